@@ -1,0 +1,151 @@
+//! Shared state and `serve()`: the one place where config, store, index, sync loops and
+//! the HTTP router are wired together.
+
+use crate::config::{Config, Repository};
+use crate::index::Index;
+use crate::release::{self, RepoReport};
+use crate::store::{self, Store};
+use arc_swap::ArcSwap;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use tokio::sync::Mutex;
+use tracing::{error, info};
+
+/// Everything a request or a sync pass needs.
+pub struct AppState {
+    pub config: ArcSwap<Config>,
+    pub index: ArcSwap<Index>,
+    pub store: Arc<Store>,
+    /// One lock per repository, so a repository is never synced twice at once.
+    sync_locks: std::sync::Mutex<HashMap<String, Arc<Mutex<()>>>>,
+}
+
+impl AppState {
+    /// Opens the store under `config.data_dir` and builds the index from it, without
+    /// touching git: a restart serves what was stored, at once.
+    pub fn open(config: Config) -> Result<Arc<AppState>, store::Error> {
+        let store = Store::open(&config.data_dir)?;
+        let index = Index::build(&config, store.catalog.versions()?);
+        Ok(Arc::new(AppState {
+            config: ArcSwap::from_pointee(config),
+            index: ArcSwap::from_pointee(index),
+            store: Arc::new(store),
+            sync_locks: Default::default(),
+        }))
+    }
+
+    /// The path of `base_url`, `/` or `/prefix/`.
+    pub fn base_path(&self) -> String {
+        self.config.load().base_url.path().to_string()
+    }
+
+    /// Rebuilds the served index from the store.
+    pub fn refresh_index(&self) -> Result<(), store::Error> {
+        let config = self.config.load();
+        let index = Index::build(&config, self.store.catalog.versions()?);
+        self.index.store(Arc::new(index));
+        Ok(())
+    }
+
+    fn lock_for(&self, key: &str) -> Arc<Mutex<()>> {
+        let mut locks = self.sync_locks.lock().unwrap_or_else(|p| p.into_inner());
+        locks.entry(key.to_string()).or_default().clone()
+    }
+
+    /// One pass over one repository, on a blocking thread; the index is refreshed when
+    /// something new is served.
+    pub async fn sync_repository(
+        self: &Arc<Self>,
+        repo: Repository,
+    ) -> Result<RepoReport, store::Error> {
+        let lock = self.lock_for(&repo.key);
+        let _guard = lock.lock().await;
+        let state = self.clone();
+        let mirrors = self.config.load().data_dir.join("mirrors");
+        let report = tokio::task::spawn_blocking(move || {
+            release::sync_repository(&repo, &state.store, &mirrors)
+        })
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+        if !report.new_versions.is_empty() {
+            self.refresh_index()?;
+        }
+        Ok(report)
+    }
+
+    /// One pass over every repository, concurrently.
+    pub async fn sync_all(self: &Arc<Self>) -> Vec<Result<RepoReport, store::Error>> {
+        let repos = self.config.load().repositories.clone();
+        let tasks: Vec<_> = repos
+            .into_iter()
+            .map(|r| {
+                let state = self.clone();
+                tokio::spawn(async move { state.sync_repository(r).await })
+            })
+            .collect();
+        let mut reports = Vec::new();
+        for t in tasks {
+            reports.push(
+                t.await
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())),
+            );
+        }
+        reports
+    }
+}
+
+/// Serves HTTP on `listener` and keeps every repository synced on its `poll_interval`
+/// until `shutdown` completes; then stops accepting, finishes in-flight requests and
+/// returns.
+pub async fn serve(
+    state: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    for repo in state.config.load().repositories.clone() {
+        tokio::spawn(poll_loop(state.clone(), repo, stop_rx.clone()));
+    }
+    let router = crate::http::router(state.clone());
+    let result = axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        })
+        .await;
+    info!("tagpub stopped");
+    result
+}
+
+async fn poll_loop(
+    state: Arc<AppState>,
+    repo: Repository,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        match state.sync_repository(repo.clone()).await {
+            Ok(report) => log_report(&report),
+            Err(e) => {
+                error!(repo = %repo.url.display(), error = %e, "sync of {} failed: the store is not usable: {e}", repo.url.display())
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(repo.poll_interval) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+fn log_report(report: &RepoReport) {
+    if !report.new_versions.is_empty() {
+        info!(
+            repo = %report.repo,
+            new_versions = report.new_versions.len(),
+            rejected = report.rejected.len(),
+            "synced {}: {} new version(s)",
+            report.repo,
+            report.new_versions.len()
+        );
+    }
+}

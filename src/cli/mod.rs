@@ -1,0 +1,71 @@
+//! The command line (PRODUCT.md "Command line"): one file per subcommand.
+
+mod check;
+mod serve;
+mod sync;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tagpub",
+    version,
+    about = "A private Dart/Flutter package repository fed by git tags"
+)]
+pub struct Args {
+    /// The registry config file.
+    #[arg(
+        short,
+        long,
+        global = true,
+        env = "TAGPUB_CONFIG",
+        default_value = "registry.yaml"
+    )]
+    pub config: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: sync repositories, watch for changes, serve HTTP.
+    Serve(serve::ServeArgs),
+    /// One pass: fetch every repository, ingest new tags, print a summary, exit.
+    Sync,
+    /// Validate the config and report which tags would be served or rejected, and why,
+    /// without writing anything.
+    Check,
+}
+
+/// Logs go to stderr; `RUST_LOG` overrides the default level (info).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,gix=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let load = || tagpub_config(&args.config);
+    match args.command {
+        Command::Serve(a) => serve::run(load()?, a),
+        Command::Sync => sync::run(load()?),
+        Command::Check => check::run(load()?),
+    }
+}
+
+fn tagpub_config(path: &std::path::Path) -> anyhow::Result<crate::config::Config> {
+    crate::config::Config::load(path).with_context(|| format!("while loading {}", path.display()))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("while starting the async runtime")
+}

@@ -1,0 +1,105 @@
+//! The shape of `registry.yaml` exactly as written, before validation.
+//!
+//! Every struct denies unknown keys so that a typo (`tag_patern`) is an error that names
+//! the key instead of a setting that silently does nothing.
+
+use serde::Deserialize;
+use std::path::PathBuf;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub base_url: String,
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub access: RawAccess,
+    #[serde(default)]
+    pub members: Vec<RawMember>,
+    #[serde(default)]
+    pub teams: Vec<RawTeam>,
+    #[serde(default)]
+    pub uploads: RawUploads,
+    #[serde(default)]
+    pub repositories: Vec<RawRepository>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAccess {
+    #[serde(default)]
+    pub anonymous_read: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMember {
+    pub email: String,
+    #[serde(default)]
+    pub admin: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTeam {
+    pub name: String,
+    #[serde(default)]
+    pub leaders: Vec<String>,
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUploads {
+    #[serde(default)]
+    pub publishers: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRepository {
+    pub url: String,
+    pub credentials: Option<RawCredentials>,
+    pub webhook_secret_env: Option<String>,
+    pub poll_interval: Option<String>,
+    pub teams: Option<Vec<String>>,
+    pub packages: Option<Vec<RawPackage>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCredentials {
+    pub username: String,
+    pub password_env: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPackage {
+    pub name: Option<String>,
+    pub path: Option<String>,
+    pub tag_pattern: Option<OneOrMany>,
+    #[serde(default)]
+    pub retracted: Vec<String>,
+    #[serde(default)]
+    pub discontinued: bool,
+    pub replaced_by: Option<String>,
+}
+
+/// `tag_pattern: "v{{version}}"` or `tag_pattern: ["a-{{version}}", "b-{{version}}"]`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! Mirrors of remote repositories inside `data_dir`, holding only tags and the objects
+//! they reach.
+
+use super::Error;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+/// Fetches every tag of `url` into the bare mirror at `dir`, creating it on first use.
+/// Later calls are incremental: only objects the mirror lacks are transferred.
+///
+/// Tags moved upstream are force-updated in the mirror (the caller notices the move and
+/// keeps serving the first archive); tags deleted upstream stay in the mirror, because
+/// a deleted tag keeps serving.
+///
+/// `credentials` is `(username, password)` for https remotes.
+pub fn fetch_mirror(
+    url: &str,
+    location: &str,
+    dir: &Path,
+    credentials: Option<(String, String)>,
+) -> Result<(), Error> {
+    let fetch_err = |source| Error::Fetch {
+        location: location.to_string(),
+        source,
+    };
+    let repo = if dir.join("HEAD").is_file() {
+        gix::open_opts(dir, gix::open::Options::isolated()).map_err(|source| Error::Open {
+            location: dir.display().to_string(),
+            source,
+        })?
+    } else {
+        std::fs::create_dir_all(dir).map_err(|e| Error::CreateMirror {
+            path: dir.to_path_buf(),
+            source: gix::Error::from_error(e),
+        })?;
+        gix::init_bare(dir).map_err(|source| Error::CreateMirror {
+            path: dir.to_path_buf(),
+            source,
+        })?
+    };
+    let remote = repo
+        .remote_at(url)
+        .map_err(fetch_err)?
+        .with_fetch_tags(gix::remote::fetch::Tags::None)
+        .with_refspecs(
+            Some("+refs/tags/*:refs/tags/*"),
+            gix::remote::Direction::Fetch,
+        )
+        .map_err(fetch_err)?;
+    let connection = remote
+        .connect(gix::remote::Direction::Fetch)
+        .map_err(fetch_err)?;
+    let connection = match credentials {
+        // Answer the transport's credential requests ourselves, so that neither git's
+        // credential helpers nor an interactive prompt are ever consulted by the daemon.
+        Some((username, password)) => connection.with_credentials(move |action| match action {
+            gix::credentials::helper::Action::Get(ctx) => {
+                Ok(Some(gix::credentials::protocol::Outcome {
+                    identity: gix::sec::identity::Account {
+                        username: username.clone(),
+                        password: password.clone(),
+                        oauth_refresh_token: None,
+                    },
+                    next: ctx.into(),
+                }))
+            }
+            _ => Ok(None),
+        }),
+        None => connection.with_credentials(|_| Ok(None)),
+    };
+    let interrupt = AtomicBool::new(false);
+    connection
+        .prepare_fetch(gix::progress::Discard, Default::default())
+        .map_err(fetch_err)?
+        .receive(gix::progress::Discard, &interrupt)
+        .map_err(fetch_err)?;
+    Ok(())
+}

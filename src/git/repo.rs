@@ -1,0 +1,158 @@
+//! Reading an opened repository: tags peeled to commits, commit times, trees and blobs.
+
+use super::Error;
+use crate::package::files::{EntryKind, TreeEntry};
+use gix::ObjectId;
+use std::path::Path;
+
+/// An opened git repository (working clone, bare repository or tagpub's mirror).
+pub struct Repo {
+    inner: gix::Repository,
+    location: String,
+}
+
+/// A tag peeled to the commit it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    /// Short name, without `refs/tags/`.
+    pub name: String,
+    /// The commit, after following annotated tag objects.
+    pub commit: ObjectId,
+}
+
+/// A tag peeled to its commit, or the tag's name and why it cannot be peeled.
+pub type TagResult = Result<Tag, (String, Error)>;
+
+/// An entry of a commit's tree together with the object holding its content.
+#[derive(Debug, Clone)]
+pub struct TreeFile {
+    pub entry: TreeEntry,
+    pub oid: ObjectId,
+}
+
+impl Repo {
+    /// Opens the repository at `path`; `location` is how errors name it.
+    pub fn open(path: &Path, location: &str) -> Result<Repo, Error> {
+        let mut inner =
+            gix::open_opts(path, gix::open::Options::isolated()).map_err(|source| Error::Open {
+                location: location.to_string(),
+                source,
+            })?;
+        // Archives of big packages read many blobs; a modest cache avoids re-inflating
+        // the same delta bases for every file.
+        inner.object_cache_size_if_unset(16 * 1024 * 1024);
+        Ok(Repo {
+            inner,
+            location: location.to_string(),
+        })
+    }
+
+    /// Every tag, peeled to its commit, sorted by name. A tag that names a tree or blob
+    /// comes back as an error of its own so the caller can record why it is not served.
+    pub fn tags(&self) -> Result<Vec<TagResult>, Error> {
+        let list_err = |source| Error::ListTags {
+            location: self.location.clone(),
+            source,
+        };
+        let platform = self.inner.references().map_err(list_err)?;
+        let mut targets = Vec::new();
+        for reference in platform.tags().map_err(list_err)? {
+            let reference = reference.map_err(list_err)?;
+            let name = reference.name().shorten().to_string();
+            if let Some(id) = reference.target().try_id() {
+                targets.push((name, id.to_owned()));
+            }
+        }
+        targets.sort();
+        Ok(targets
+            .into_iter()
+            .map(|(name, id)| {
+                self.peel_to_commit(id)
+                    .map(|commit| Tag {
+                        name: name.clone(),
+                        commit,
+                    })
+                    .map_err(|source| {
+                        (
+                            name.clone(),
+                            Error::TagPointsNowhere {
+                                tag: name.clone(),
+                                source,
+                            },
+                        )
+                    })
+            })
+            .collect())
+    }
+
+    fn peel_to_commit(&self, id: ObjectId) -> Result<ObjectId, gix::Error> {
+        let object = self.inner.find_object(id)?;
+        Ok(object.peel_to_kind(gix::object::Kind::Commit)?.id)
+    }
+
+    /// The committer time of `commit`, in seconds since the epoch; archive entries use it
+    /// as their mtime so a rebuild produces the same bytes.
+    pub fn commit_time(&self, commit: ObjectId) -> Result<i64, Error> {
+        let err = |what, source| Error::ReadCommit {
+            commit: commit.to_string(),
+            what,
+            source,
+        };
+        let c = self
+            .inner
+            .find_commit(commit)
+            .map_err(|e| err("the object", e))?;
+        Ok(c.time().map_err(|e| err("the time", e))?.seconds)
+    }
+
+    /// Every entry of the commit's tree, recursively, with repository-relative paths.
+    /// Directories are implied by their files and not listed.
+    pub fn tree(&self, commit: ObjectId) -> Result<Vec<TreeFile>, Error> {
+        let err = |what, source| Error::ReadCommit {
+            commit: commit.to_string(),
+            what,
+            source,
+        };
+        let c = self
+            .inner
+            .find_commit(commit)
+            .map_err(|e| err("the object", e))?;
+        let tree = c.tree().map_err(|e| err("the tree", e))?;
+        let records = tree
+            .traverse()
+            .breadthfirst
+            .files()
+            .map_err(|e| err("the tree", e))?;
+        let mut files = Vec::with_capacity(records.len());
+        for record in records {
+            use gix::objs::tree::EntryKind as K;
+            let kind = match record.mode.kind() {
+                K::Tree => continue,
+                K::Blob => EntryKind::File { executable: false },
+                K::BlobExecutable => EntryKind::File { executable: true },
+                K::Link => EntryKind::Symlink,
+                K::Commit => EntryKind::Submodule,
+            };
+            files.push(TreeFile {
+                entry: TreeEntry {
+                    path: String::from_utf8_lossy(&record.filepath).into_owned(),
+                    kind,
+                },
+                oid: record.oid,
+            });
+        }
+        Ok(files)
+    }
+
+    /// The content of a blob.
+    pub fn read_blob(&self, oid: ObjectId) -> Result<Vec<u8>, Error> {
+        let mut blob = self
+            .inner
+            .find_blob(oid)
+            .map_err(|source| Error::ReadObject {
+                id: oid.to_string(),
+                source,
+            })?;
+        Ok(blob.take_data())
+    }
+}

@@ -1,0 +1,73 @@
+//! `GET packages/{name}/versions/{version}.tar.gz`: the archive, byte for byte as stored
+//! (§1.4). Never `Content-Encoding`: the client would un-gzip it and hash the tar.
+
+use super::ApiError;
+use super::packages::readable;
+use crate::app::AppState;
+use crate::auth::Caller;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+
+pub async fn download(
+    State(state): State<Arc<AppState>>,
+    Path((name, file)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let Some(version) = file.strip_suffix(".tar.gz") else {
+        return Err(ApiError::NotFound(format!(
+            "nothing is served at packages/{name}/versions/{file}"
+        )));
+    };
+    let package = readable(&state, &name, &Caller::default())?;
+    let Some(v) = package.version(version) else {
+        return Err(ApiError::NotFound(format!(
+            "package `{name}` has no version {version}"
+        )));
+    };
+    let sha256 = v.sha256.clone();
+    let store = state.store.clone();
+    let bytes = tokio::task::spawn_blocking(move || store.blobs.get(&sha256))
+        .await
+        .map_err(|e| ApiError::internal("read an archive", &e))?
+        .map_err(|e| ApiError::internal("read an archive", &e))?;
+    let Some(bytes) = bytes else {
+        tracing::error!(package = %name, version = %version, sha256 = %v.sha256, "the archive of {name} {version} is missing from the store; run `tagpub sync` to rebuild it");
+        return Err(ApiError::Internal("read an archive".into()));
+    };
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=31536000, immutable"),
+    );
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", v.sha256)) {
+        headers.insert(header::ETAG, etag);
+    }
+    Ok(response)
+}
+
+/// `api/packages/{name}/versions/{version}/archive.tar.gz`, used by pre-2.8 clients:
+/// a redirect to the archive URL, as pub.dev does.
+pub async fn legacy_redirect(
+    State(state): State<Arc<AppState>>,
+    Path((name, version)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let package = readable(&state, &name, &Caller::default())?;
+    if package.version(&version).is_none() {
+        return Err(ApiError::NotFound(format!(
+            "package `{name}` has no version {version}"
+        )));
+    }
+    let target = state.config.load().base_url.join(&format!(
+        "packages/{name}/versions/{}.tar.gz",
+        version.replace('+', "%2B")
+    ));
+    let location =
+        HeaderValue::from_str(&target).map_err(|e| ApiError::internal("build a redirect", &e))?;
+    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response())
+}

@@ -1,0 +1,88 @@
+//! `ApiError`: every failure a handler can answer, mapped to a status and pub's
+//! `{"error":{"code","message"}}` body (PUB_PROTOCOL.md §3.2).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+#[derive(Debug)]
+pub enum ApiError {
+    NotFound(String),
+    BadRequest(String),
+    /// 401 with a `WWW-Authenticate` challenge carrying `message` (§2.5).
+    Unauthenticated(String),
+    Forbidden(String),
+    /// Something broke on our side; the detail goes to the log, not to the client.
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn internal(context: &str, error: &dyn std::error::Error) -> ApiError {
+        tracing::error!(error = %error, "{context}: {error}");
+        ApiError::Internal(context.to_string())
+    }
+}
+
+/// Makes a message safe for a `WWW-Authenticate` quoted string and a terminal: printable
+/// ASCII, no `"` or `\`, collapsed whitespace, at most 1024 characters (§2.5).
+pub fn challenge_message(message: &str) -> String {
+    let cleaned: String = message
+        .chars()
+        .map(|c| match c {
+            '"' => '\'',
+            '\\' => '/',
+            c if (' '..='~').contains(&c) => c,
+            _ => ' ',
+        })
+        .collect();
+    let collapsed = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
+    collapsed.chars().take(1024).collect()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = match self {
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "NotFound", m),
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "InvalidInput", m),
+            ApiError::Unauthenticated(m) => (StatusCode::UNAUTHORIZED, "MissingAuthentication", m),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "InsufficientPermissions", m),
+            ApiError::Internal(m) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                format!("the registry failed to {m}; the error is in its log"),
+            ),
+        };
+        let body = json!({"error": {"code": code, "message": message}}).to_string();
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(super::JSON));
+        if status == StatusCode::UNAUTHORIZED {
+            let value = format!(
+                "Bearer realm=\"pub\", message=\"{}\"",
+                challenge_message(&message)
+            );
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                headers.insert(header::WWW_AUTHENTICATE, v);
+            }
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenge_messages_are_clean() {
+        let m = challenge_message("run \"dart pub token add\"\n\tnow – é\\x");
+        assert_eq!(
+            m,
+            "run 'dart pub token add' now   /x"
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        assert_eq!(challenge_message(&"a".repeat(2000)).len(), 1024);
+    }
+}

@@ -1,0 +1,85 @@
+//! The HTTP API (PUB_PROTOCOL.md §1): `router()` builds every route under the path of
+//! `base_url`.
+
+mod archives;
+mod error;
+mod health;
+mod packages;
+
+pub use error::{ApiError, challenge_message};
+
+use crate::app::AppState;
+use axum::Router;
+use axum::routing::get;
+use std::sync::Arc;
+
+/// `Content-Type` of every JSON answer: with the charset, or the client decodes
+/// non-ASCII text as Latin-1 (§1.3 "charset trap").
+pub const JSON: &str = "application/json; charset=utf-8";
+
+/// All routes, nested under `base_url`'s path.
+pub fn router(state: Arc<AppState>) -> Router {
+    let prefix = state.base_path();
+    let api = Router::new()
+        .route("/api/packages/{name}", get(packages::listing))
+        .route(
+            "/api/packages/{name}/versions/{version}",
+            get(packages::version_info),
+        )
+        .route(
+            "/api/packages/{name}/versions/{version}/archive.tar.gz",
+            get(archives::legacy_redirect),
+        )
+        .route("/packages/{name}/versions/{file}", get(archives::download))
+        .route("/healthz", get(health::healthz))
+        .fallback(not_found)
+        .with_state(state);
+    let routes = if prefix == "/" {
+        api
+    } else {
+        Router::new()
+            .nest(prefix.trim_end_matches('/'), api)
+            .fallback(not_found)
+    };
+    routes.layer(
+        tower_http::trace::TraceLayer::new_for_http()
+            .make_span_with(|req: &axum::http::Request<_>| {
+                let route = req
+                    .extensions()
+                    .get::<axum::extract::MatchedPath>()
+                    .map_or("unmatched", |p| p.as_str())
+                    .to_string();
+                tracing::info_span!("request", method = %req.method(), route = %route)
+            })
+            .on_request(())
+            .on_response(
+                tower_http::trace::DefaultOnResponse::new()
+                    .level(tracing::Level::DEBUG)
+                    .latency_unit(tower_http::LatencyUnit::Micros),
+            ),
+    )
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(format!("nothing is served at {}", uri.path()))
+}
+
+/// Whether the client accepts a gzip-encoded body. `dart:io` always sends
+/// `Accept-Encoding: gzip`; `gzip;q=0` means no.
+pub fn accepts_gzip(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get_all(axum::http::header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let coding = parts.next().unwrap_or("");
+            let zero_q = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q == 0.0)
+            });
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !zero_q
+        })
+}

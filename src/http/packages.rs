@@ -1,0 +1,80 @@
+//! `GET api/packages/{name}` (the listing, §1.3) and
+//! `GET api/packages/{name}/versions/{version}` (one version, §1.7).
+
+use super::{ApiError, JSON, accepts_gzip};
+use crate::app::AppState;
+use crate::auth::{self, Caller, Decision};
+use crate::index::{Body, PackageView};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+
+/// Finds a package and applies the one access check every package read goes through.
+pub fn readable(
+    state: &AppState,
+    name: &str,
+    caller: &Caller,
+) -> Result<Arc<PackageView>, ApiError> {
+    let index = state.index.load();
+    let Some(package) = index.package(name) else {
+        return Err(ApiError::NotFound(format!(
+            "package `{name}` was not found"
+        )));
+    };
+    match auth::check_read(&state.config.load(), caller, package) {
+        Decision::Allow => Ok(package.clone()),
+        Decision::Unauthenticated { message } => Err(ApiError::Unauthenticated(message)),
+        Decision::Forbidden { message } => Err(ApiError::Forbidden(message)),
+    }
+}
+
+/// Answers a prebuilt JSON body, gzipped when the client accepts it.
+pub fn json_body(body: &Body, request: &HeaderMap) -> Response {
+    let gzip = accepts_gzip(request);
+    let bytes = if gzip {
+        body.gzip.clone()
+    } else {
+        body.plain.clone()
+    };
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
+    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // Private packages must not land in shared caches, and a new tag must show at once.
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
+    if gzip {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    response
+}
+
+pub async fn listing(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let package = readable(&state, &name, &Caller::default())?;
+    Ok(json_body(&package.listing, &headers))
+}
+
+pub async fn version_info(
+    State(state): State<Arc<AppState>>,
+    Path((name, version)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let package = readable(&state, &name, &Caller::default())?;
+    let Some(v) = package.version(&version) else {
+        return Err(ApiError::NotFound(format!(
+            "package `{name}` has no version {version}"
+        )));
+    };
+    Ok(json_body(&v.info, &headers))
+}

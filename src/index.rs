@@ -1,0 +1,212 @@
+//! Which packages and versions exist, as served: the listing and version bodies are
+//! rendered (and gzipped) when the index changes, so a request only picks bytes.
+
+use crate::config::{Config, PackageSpec};
+use crate::package::version::{self, Version};
+use crate::store::{Source, StoredVersion};
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+use tracing::warn;
+
+/// A JSON body, plain and gzip-encoded.
+#[derive(Debug, Clone)]
+pub struct Body {
+    pub plain: bytes::Bytes,
+    pub gzip: bytes::Bytes,
+}
+
+impl Body {
+    fn new(value: &Value) -> Body {
+        let plain = serde_json::to_vec(value).expect("a serde_json::Value always serializes");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+        enc.write_all(&plain).expect("writing to a Vec cannot fail");
+        let gzip = enc.finish().expect("writing to a Vec cannot fail");
+        Body {
+            plain: plain.into(),
+            gzip: gzip.into(),
+        }
+    }
+}
+
+/// One served version.
+#[derive(Debug, Clone)]
+pub struct VersionView {
+    pub sha256: String,
+    pub archive_size: u64,
+    pub retracted: bool,
+    /// `GET api/packages/{name}/versions/{version}`.
+    pub info: Body,
+}
+
+/// One served package.
+#[derive(Debug)]
+pub struct PackageView {
+    pub name: String,
+    /// The repository it comes from (its config key), for the access check.
+    pub repo: Option<String>,
+    pub versions: BTreeMap<Version, VersionView>,
+    /// `GET api/packages/{name}`.
+    pub listing: Body,
+}
+
+impl PackageView {
+    /// The version whose text is exactly `text`.
+    pub fn version(&self, text: &str) -> Option<&VersionView> {
+        let v = Version::parse(text).ok()?;
+        if v.as_str() != text {
+            return None;
+        }
+        self.versions.get(&v)
+    }
+}
+
+/// The whole served view; replaced wholesale (behind an `ArcSwap`) when it changes.
+#[derive(Debug, Default)]
+pub struct Index {
+    packages: HashMap<String, Arc<PackageView>>,
+}
+
+/// Per-package settings from `registry.yaml`.
+struct Settings<'c> {
+    spec: Option<&'c PackageSpec>,
+}
+
+impl Index {
+    /// Builds the index from every stored version.
+    pub fn build(config: &Config, stored: Vec<StoredVersion>) -> Index {
+        let mut by_package: HashMap<String, Vec<StoredVersion>> = HashMap::new();
+        for v in stored {
+            by_package.entry(v.package.clone()).or_default().push(v);
+        }
+        let packages = by_package
+            .into_iter()
+            .filter_map(|(name, versions)| {
+                let view = render_package(config, &name, versions)?;
+                Some((name, Arc::new(view)))
+            })
+            .collect();
+        Index { packages }
+    }
+
+    pub fn package(&self, name: &str) -> Option<&Arc<PackageView>> {
+        self.packages.get(name)
+    }
+
+    pub fn len(&self) -> usize {
+        self.packages.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.packages.is_empty()
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.packages.keys().map(String::as_str)
+    }
+}
+
+fn settings<'c>(config: &'c Config, repo: &str, package: &str) -> Settings<'c> {
+    let spec = config.repository(repo).and_then(|r| {
+        r.packages
+            .iter()
+            .find(|p| p.name.as_deref() == Some(package))
+            .or_else(|| r.packages.iter().find(|p| p.name.is_none()))
+    });
+    Settings { spec }
+}
+
+fn render_package(config: &Config, name: &str, stored: Vec<StoredVersion>) -> Option<PackageView> {
+    let repo = stored.first().map(|v| {
+        let Source::Git { repo, .. } = &v.source;
+        repo.clone()
+    });
+    let settings = settings(config, repo.as_deref().unwrap_or(""), name);
+    let retracted: Vec<&Version> = settings
+        .spec
+        .map(|s| s.retracted.iter().collect())
+        .unwrap_or_default();
+    let mut entries: BTreeMap<Version, (Value, StoredVersion)> = BTreeMap::new();
+    for v in stored {
+        let Ok(parsed) = Version::parse(&v.version) else {
+            warn!(package = %name, version = %v.version, "skipping a stored version that does not parse");
+            continue;
+        };
+        let pubspec: Value = match serde_json::from_str(&v.pubspec_json) {
+            Ok(p) => p,
+            Err(e) => {
+                warn!(package = %name, version = %v.version, error = %e, "skipping a stored version whose pubspec is not JSON");
+                continue;
+            }
+        };
+        let is_retracted = retracted.contains(&&parsed);
+        let mut entry = Map::new();
+        entry.insert("version".into(), json!(v.version));
+        if is_retracted {
+            entry.insert("retracted".into(), json!(true));
+        }
+        entry.insert("pubspec".into(), pubspec);
+        entry.insert(
+            "archive_url".into(),
+            json!(config.base_url.join(&format!(
+                "packages/{}/versions/{}.tar.gz",
+                encode(name),
+                encode(&v.version)
+            ))),
+        );
+        entry.insert("archive_sha256".into(), json!(v.sha256));
+        entry.insert("published".into(), json!(rfc3339(v.published)));
+        entries.insert(parsed, (Value::Object(entry), v));
+    }
+    if entries.is_empty() {
+        return None;
+    }
+    let latest = version::latest(entries.keys().map(|v| (v, retracted.contains(&v))))?.clone();
+    let mut listing = Map::new();
+    listing.insert("name".into(), json!(name));
+    listing.insert("latest".into(), entries[&latest].0.clone());
+    listing.insert(
+        "versions".into(),
+        Value::Array(entries.values().map(|(e, _)| e.clone()).collect()),
+    );
+    if let Some(spec) = settings.spec
+        && spec.discontinued
+    {
+        listing.insert("isDiscontinued".into(), json!(true));
+        if let Some(r) = &spec.replaced_by {
+            listing.insert("replacedBy".into(), json!(r));
+        }
+    }
+    let listing = Body::new(&Value::Object(listing));
+    let versions = entries
+        .into_iter()
+        .map(|(v, (entry, stored))| {
+            let view = VersionView {
+                retracted: retracted.contains(&&v),
+                sha256: stored.sha256,
+                archive_size: stored.archive_size,
+                info: Body::new(&entry),
+            };
+            (v, view)
+        })
+        .collect();
+    Some(PackageView {
+        name: name.to_string(),
+        repo,
+        versions,
+        listing,
+    })
+}
+
+/// Percent-encodes a path segment. Names and versions are ASCII from a small alphabet
+/// (`+` is the only character that needs care), so a full URL library is not needed.
+fn encode(segment: &str) -> String {
+    segment.replace('+', "%2B")
+}
+
+fn rfc3339(seconds: i64) -> String {
+    let t = UNIX_EPOCH + Duration::from_secs(seconds.max(0) as u64);
+    humantime::format_rfc3339_seconds(t).to_string()
+}

@@ -1,0 +1,14 @@
+//! tagpub: a private Dart/Flutter package repository whose source of truth is git.
+//! Every semver tag of a watched repository becomes a pub version, served through the
+//! Hosted Pub Repository Specification v2.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod git;
+pub mod http;
+pub mod index;
+pub mod package;
+pub mod release;
+pub mod store;

@@ -1,0 +1,8 @@
+//! A Dart package as pub sees it: versions, names, the pubspec, which files are
+//! published, and the archive.
+
+pub mod archive;
+pub mod files;
+pub mod name;
+pub mod pubspec;
+pub mod version;

@@ -1,0 +1,130 @@
+//! Persistent state: the catalog of served versions and tag outcomes, and the archive
+//! bytes. Two small traits form the seam where a later PostgreSQL catalog and object
+//! store plug in; the embedded defaults are SQLite and files named by their sha256.
+
+mod blobs;
+mod sqlite;
+
+pub use blobs::FileBlobs;
+pub use sqlite::SqliteCatalog;
+
+use std::path::{Path, PathBuf};
+
+/// Why the store failed. These are operator problems (disk, permissions, corruption),
+/// never client mistakes.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot open the catalog database {path}")]
+    OpenCatalog {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("catalog query failed while {doing}")]
+    Query {
+        doing: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("cannot {doing} archive file {path}")]
+    Blob {
+        doing: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("archive {sha256} on disk does not match its name; the file is corrupt")]
+    CorruptBlob { sha256: String },
+}
+
+/// A served version, as recorded when it was first built. Never updated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredVersion {
+    pub package: String,
+    pub version: String,
+    pub sha256: String,
+    /// The pubspec as JSON text, exactly as it goes into listings.
+    pub pubspec_json: String,
+    pub archive_size: u64,
+    /// Seconds since the epoch when tagpub first served it.
+    pub published: i64,
+    pub source: Source,
+}
+
+/// Where a version came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Git {
+        repo: String,
+        tag: String,
+        commit: String,
+    },
+}
+
+/// What became of one tag the last time it was looked at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagRecord {
+    pub repo: String,
+    pub tag: String,
+    pub commit: String,
+    pub package: String,
+    pub outcome: TagOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagOutcome {
+    Served { version: String },
+    Rejected { reason: String },
+}
+
+/// Result of trying to add a version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Added {
+    New,
+    /// The package already has that version (from another tag or an earlier run).
+    AlreadyExists(StoredVersion),
+}
+
+/// The catalog: which versions exist and what happened to each tag.
+pub trait Catalog: Send + Sync {
+    /// Every served version, for building the index at start-up.
+    fn versions(&self) -> Result<Vec<StoredVersion>, Error>;
+    /// Every tag record of one repository.
+    fn tag_records(&self, repo: &str) -> Result<Vec<TagRecord>, Error>;
+    /// Adds a version and the record of the tag that produced it, atomically. An
+    /// existing version is left untouched and returned.
+    fn add_version(&self, version: &StoredVersion, tag: &TagRecord) -> Result<Added, Error>;
+    /// Records (or replaces) the outcome of a tag that did not produce a new version.
+    fn record_tag(&self, tag: &TagRecord) -> Result<(), Error>;
+    /// Records a warning about a tag once; returns whether it is new.
+    fn add_warning(&self, repo: &str, tag: &str, message: &str) -> Result<bool, Error>;
+    /// Warnings of one repository, oldest first, as `(tag, message)`.
+    fn warnings(&self, repo: &str) -> Result<Vec<(String, String)>, Error>;
+}
+
+/// Archive bytes, addressed by their sha256 (lower-case hex).
+pub trait Blobs: Send + Sync {
+    /// Stores `bytes` durably and returns their sha256.
+    fn put(&self, bytes: &[u8]) -> Result<String, Error>;
+    /// The bytes with that sha256, if stored.
+    fn get(&self, sha256: &str) -> Result<Option<Vec<u8>>, Error>;
+    fn contains(&self, sha256: &str) -> bool;
+}
+
+/// The embedded store in `data_dir`.
+pub struct Store {
+    pub catalog: Box<dyn Catalog>,
+    pub blobs: Box<dyn Blobs>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the embedded store under `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<Store, Error> {
+        let catalog = SqliteCatalog::open(&data_dir.join("tagpub.sqlite3"))?;
+        let blobs = FileBlobs::open(&data_dir.join("archives"))?;
+        Ok(Store {
+            catalog: Box::new(catalog),
+            blobs: Box::new(blobs),
+        })
+    }
+}

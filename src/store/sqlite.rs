@@ -1,0 +1,280 @@
+//! The embedded catalog: one SQLite file in WAL mode, so the daemon and a `tagpub`
+//! command on the same data dir can work at the same time.
+
+use super::{Added, Catalog, Error, Source, StoredVersion, TagOutcome, TagRecord};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+use std::sync::Mutex;
+
+pub struct SqliteCatalog {
+    conn: Mutex<Connection>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS versions (
+    package       TEXT NOT NULL,
+    version       TEXT NOT NULL,
+    sha256        TEXT NOT NULL,
+    pubspec_json  TEXT NOT NULL,
+    archive_size  INTEGER NOT NULL,
+    published     INTEGER NOT NULL,
+    source_repo   TEXT NOT NULL,
+    source_tag    TEXT NOT NULL,
+    source_commit TEXT NOT NULL,
+    PRIMARY KEY (package, version)
+);
+CREATE TABLE IF NOT EXISTS tags (
+    repo     TEXT NOT NULL,
+    tag      TEXT NOT NULL,
+    package  TEXT NOT NULL,
+    commit_id TEXT NOT NULL,
+    version  TEXT,
+    reason   TEXT,
+    PRIMARY KEY (repo, tag, package)
+);
+CREATE TABLE IF NOT EXISTS warnings (
+    repo    TEXT NOT NULL,
+    tag     TEXT NOT NULL,
+    message TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    PRIMARY KEY (repo, tag, message)
+);
+";
+
+fn q(doing: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
+    move |source| Error::Query { doing, source }
+}
+
+impl SqliteCatalog {
+    pub fn open(path: &Path) -> Result<SqliteCatalog, Error> {
+        let open_err = |source| Error::OpenCatalog {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            // A missing data dir is created; any real problem surfaces from `open`.
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        // FULL: a version acknowledged in the catalog survives power loss, matching
+        // the fsync'd archive files it points to.
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(open_err)?;
+        conn.execute_batch(SCHEMA).map_err(open_err)?;
+        Ok(SqliteCatalog {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite inconsistent (it has its own
+        // transactions), so a poisoned lock is still safe to use.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn version_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredVersion> {
+    Ok(StoredVersion {
+        package: row.get(0)?,
+        version: row.get(1)?,
+        sha256: row.get(2)?,
+        pubspec_json: row.get(3)?,
+        archive_size: row.get::<_, i64>(4)? as u64,
+        published: row.get(5)?,
+        source: Source::Git {
+            repo: row.get(6)?,
+            tag: row.get(7)?,
+            commit: row.get(8)?,
+        },
+    })
+}
+
+const VERSION_COLUMNS: &str = "package, version, sha256, pubspec_json, archive_size, published, source_repo, source_tag, source_commit";
+
+fn upsert_tag(conn: &Connection, tag: &TagRecord) -> rusqlite::Result<()> {
+    let (version, reason) = match &tag.outcome {
+        TagOutcome::Served { version } => (Some(version.as_str()), None),
+        TagOutcome::Rejected { reason } => (None, Some(reason.as_str())),
+    };
+    conn.execute(
+        "INSERT INTO tags (repo, tag, package, commit_id, version, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (repo, tag, package) DO UPDATE SET commit_id = ?4, version = ?5, reason = ?6",
+        params![tag.repo, tag.tag, tag.package, tag.commit, version, reason],
+    )?;
+    Ok(())
+}
+
+impl Catalog for SqliteCatalog {
+    fn versions(&self) -> Result<Vec<StoredVersion>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(&format!("SELECT {VERSION_COLUMNS} FROM versions"))
+            .map_err(q("listing versions"))?;
+        let rows = stmt
+            .query_map([], version_from_row)
+            .map_err(q("listing versions"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(q("listing versions"))
+    }
+
+    fn tag_records(&self, repo: &str) -> Result<Vec<TagRecord>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT tag, package, commit_id, version, reason FROM tags WHERE repo = ?1 ORDER BY tag")
+            .map_err(q("listing tags"))?;
+        let rows = stmt
+            .query_map([repo], |row| {
+                let version: Option<String> = row.get(3)?;
+                let reason: Option<String> = row.get(4)?;
+                Ok(TagRecord {
+                    repo: repo.to_string(),
+                    tag: row.get(0)?,
+                    package: row.get(1)?,
+                    commit: row.get(2)?,
+                    outcome: match version {
+                        Some(version) => TagOutcome::Served { version },
+                        None => TagOutcome::Rejected {
+                            reason: reason.unwrap_or_default(),
+                        },
+                    },
+                })
+            })
+            .map_err(q("listing tags"))?;
+        rows.collect::<Result<_, _>>().map_err(q("listing tags"))
+    }
+
+    fn add_version(&self, v: &StoredVersion, tag: &TagRecord) -> Result<Added, Error> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(q("adding a version"))?;
+        let existing = tx
+            .query_row(
+                &format!(
+                    "SELECT {VERSION_COLUMNS} FROM versions WHERE package = ?1 AND version = ?2"
+                ),
+                params![v.package, v.version],
+                version_from_row,
+            )
+            .optional()
+            .map_err(q("adding a version"))?;
+        if let Some(existing) = existing {
+            return Ok(Added::AlreadyExists(existing));
+        }
+        let Source::Git {
+            repo,
+            tag: source_tag,
+            commit,
+        } = &v.source;
+        tx.execute(
+            &format!("INSERT INTO versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+            params![
+                v.package,
+                v.version,
+                v.sha256,
+                v.pubspec_json,
+                v.archive_size as i64,
+                v.published,
+                repo,
+                source_tag,
+                commit
+            ],
+        )
+        .map_err(q("adding a version"))?;
+        upsert_tag(&tx, tag).map_err(q("adding a version"))?;
+        tx.commit().map_err(q("adding a version"))?;
+        Ok(Added::New)
+    }
+
+    fn record_tag(&self, tag: &TagRecord) -> Result<(), Error> {
+        upsert_tag(&self.conn(), tag).map_err(q("recording a tag"))
+    }
+
+    fn add_warning(&self, repo: &str, tag: &str, message: &str) -> Result<bool, Error> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let n = self
+            .conn()
+            .execute(
+                "INSERT OR IGNORE INTO warnings (repo, tag, message, created) VALUES (?1, ?2, ?3, ?4)",
+                params![repo, tag, message, now],
+            )
+            .map_err(q("recording a warning"))?;
+        Ok(n == 1)
+    }
+
+    fn warnings(&self, repo: &str) -> Result<Vec<(String, String)>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT tag, message FROM warnings WHERE repo = ?1 ORDER BY created, tag")
+            .map_err(q("listing warnings"))?;
+        let rows = stmt
+            .query_map([repo], |row| Ok((row.get(0)?, row.get(1)?)))
+            .map_err(q("listing warnings"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(q("listing warnings"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(v: &str, sha: &str) -> StoredVersion {
+        StoredVersion {
+            package: "foo".into(),
+            version: v.into(),
+            sha256: sha.into(),
+            pubspec_json: "{}".into(),
+            archive_size: 3,
+            published: 1,
+            source: Source::Git {
+                repo: "r".into(),
+                tag: format!("v{v}"),
+                commit: "c".into(),
+            },
+        }
+    }
+
+    fn served(tag: &str, v: &str) -> TagRecord {
+        TagRecord {
+            repo: "r".into(),
+            tag: tag.into(),
+            commit: "c".into(),
+            package: "foo".into(),
+            outcome: TagOutcome::Served { version: v.into() },
+        }
+    }
+
+    #[test]
+    fn a_version_is_written_once_and_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.sqlite3");
+        let cat = SqliteCatalog::open(&path).unwrap();
+        assert_eq!(
+            cat.add_version(&version("1.0.0", "aa"), &served("v1.0.0", "1.0.0"))
+                .unwrap(),
+            Added::New
+        );
+        let again = cat
+            .add_version(&version("1.0.0", "bb"), &served("1.0.0", "1.0.0"))
+            .unwrap();
+        assert_eq!(again, Added::AlreadyExists(version("1.0.0", "aa")));
+        drop(cat);
+        let cat = SqliteCatalog::open(&path).unwrap();
+        assert_eq!(cat.versions().unwrap(), vec![version("1.0.0", "aa")]);
+        assert_eq!(
+            cat.tag_records("r").unwrap(),
+            vec![served("v1.0.0", "1.0.0")]
+        );
+        assert!(cat.add_warning("r", "v1", "moved").unwrap());
+        assert!(!cat.add_warning("r", "v1", "moved").unwrap());
+        assert_eq!(
+            cat.warnings("r").unwrap(),
+            vec![("v1".to_string(), "moved".to_string())]
+        );
+    }
+}
