@@ -105,8 +105,8 @@ pub enum Error {
 ///
 /// `read` returns the bytes of a `File` entry or the target of a `Symlink` entry,
 /// by index into `entries`. Symlinks are stored as copies of what they resolve to
-/// inside the repository, directories included, as pub does. Links that dangle,
-/// loop or leave the repository, and submodules, are left out with a warning.
+/// inside the package, directories included, as pub does. Links that dangle, loop
+/// or leave the package, and submodules, are left out with a warning.
 pub fn select(
     entries: &[TreeEntry],
     package_dir: &str,
@@ -319,6 +319,23 @@ impl<'a> Walk<'a, '_> {
             }
             let path = join(&frame.dir, name);
             let class = self.classify(&join(&frame.real, name))?;
+            // The rule, stricter than pub on a developer's disk: what a link
+            // reaches must lie inside the package, so an archive never depends on
+            // files the package does not own (a monorepo's shared LICENSE included).
+            let class = match class {
+                Class::File { entry, .. }
+                    if !inside(&self.tree.entries[entry].path, package_dir) =>
+                {
+                    Class::Broken(format!(
+                        "symlink to {} leaves the package",
+                        self.tree.entries[entry].path
+                    ))
+                }
+                Class::Dir { real } if !inside(&real, package_dir) => {
+                    Class::Broken(format!("symlink to directory {real}/ leaves the package"))
+                }
+                other => other,
+            };
             let is_dir = matches!(class, Class::Dir { .. } | Class::Submodule);
             if ignored(&layers, &path, is_dir) {
                 continue;
@@ -538,6 +555,15 @@ impl<'a> Walk<'a, '_> {
         self.links.insert(entry, target.clone());
         Ok(Some(target))
     }
+}
+
+/// Whether `path` is `dir` or lies below it.
+fn inside(path: &str, dir: &str) -> bool {
+    dir.is_empty()
+        || path == dir
+        || path
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// The directories above `package_dir`, repository root first.
@@ -793,7 +819,6 @@ mod tests {
             .map(|f| (f.archive_path.as_str(), specs[f.entry].0, f.executable))
             .collect();
         let want = [
-            ("LICENSE", "LICENSE", false),
             ("bin/run", "packages/foo/bin/run*", true),
             ("lib/chain.dart", "packages/foo/lib/real.dart", false),
             ("lib/link.dart", "packages/foo/lib/real.dart", false),
@@ -802,20 +827,25 @@ mod tests {
             ("run", "packages/foo/bin/run*", true),
         ];
         assert_eq!(got, want);
-        assert!(selection.warnings.is_empty(), "{:?}", selection.warnings);
+        assert_eq!(
+            selection.warnings,
+            ["LICENSE: left out: symlink to LICENSE leaves the package"]
+        );
     }
 
     #[test]
     fn directory_symlinks_are_expanded_with_their_ignore_files() {
         let specs = [
-            ("packages/common/x.dart", ""),
-            ("packages/common/y.tmp", ""),
-            ("packages/common/.gitignore", "*.tmp\n"),
+            ("packages/foo/common/x.dart", ""),
+            ("packages/foo/common/y.tmp", ""),
+            ("packages/foo/common/.gitignore", "*.tmp\n"),
             ("packages/foo/pubspec.yaml", ""),
-            ("packages/foo/shared", "->../common"),
+            ("packages/foo/shared", "->common"),
             ("packages/foo/via.dart", "->shared/x.dart"),
             ("packages/foo/gen", "->shared/"),
             ("packages/foo/.gitignore", "gen/\n"),
+            ("packages/other/z.dart", ""),
+            ("packages/foo/outside", "->../other"),
         ];
         let selection = select_in(&specs, "packages/foo").expect("selects");
         let names: Vec<_> = selection
@@ -823,8 +853,14 @@ mod tests {
             .iter()
             .map(|f| f.archive_path.as_str())
             .collect();
-        assert_eq!(names, ["pubspec.yaml", "shared/x.dart", "via.dart"]);
-        assert!(selection.warnings.is_empty(), "{:?}", selection.warnings);
+        assert_eq!(
+            names,
+            ["common/x.dart", "pubspec.yaml", "shared/x.dart", "via.dart"]
+        );
+        assert_eq!(
+            selection.warnings,
+            ["outside: left out: symlink to directory packages/other/ leaves the package"]
+        );
     }
 
     #[test]
@@ -840,6 +876,10 @@ mod tests {
         let selection = select_in(&specs, "packages/foo").expect("selects");
         assert_eq!(selection.files.len(), 1);
         let cycles = ["a/b/d", "c/d/b", "lib/root", "lib/self", "lib/up"];
+        let cycles = cycles.map(|c| match c {
+            "lib/root" | "lib/up" => format!("{c}: left out: symlink to directory"),
+            _ => format!("{c}: left out: symlink cycle"),
+        });
         assert_eq!(
             selection.warnings.len(),
             cycles.len(),
@@ -847,10 +887,7 @@ mod tests {
             selection.warnings
         );
         for (warning, path) in selection.warnings.iter().zip(cycles) {
-            assert!(
-                warning.starts_with(&format!("{path}: left out: symlink cycle")),
-                "{warning}"
-            );
+            assert!(warning.starts_with(&path), "{warning}");
         }
     }
 
