@@ -171,7 +171,6 @@ pub fn sync_repository(
                         if store.catalog.add_warning(&config.key, &c.tag, &message)? {
                             warn!(repo = %report.repo, tag = %c.tag, package = %name, "{message}");
                         }
-                        report.warnings.push(message);
                         report
                             .served
                             .push((name.clone(), version.clone(), c.tag.clone()));
@@ -193,6 +192,12 @@ pub fn sync_repository(
         }
     }
     rebuild_missing(config, store, &repo, &mut report)?;
+    // Recorded warnings stay visible on every pass, not only the one that found them.
+    for (_, message) in store.catalog.warnings(&config.key)? {
+        if !report.warnings.contains(&message) {
+            report.warnings.push(message);
+        }
+    }
     Ok(report)
 }
 
@@ -260,7 +265,6 @@ fn ingest(
             for w in &release.warnings {
                 let message = format!("{name} {version}: {w}");
                 store.catalog.add_warning(&config.key, &c.tag, &message)?;
-                report.warnings.push(message);
             }
             report
                 .new_versions
