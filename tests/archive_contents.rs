@@ -140,3 +140,29 @@ fn submodules_are_left_out_with_a_warning() {
         report.warnings
     );
 }
+
+#[test]
+fn file_names_that_are_not_utf8_are_left_out_with_a_warning() {
+    use std::os::unix::ffi::OsStrExt;
+    let repo = GitRepo::init();
+    repo.write("pubspec.yaml", support::pubspec("latin1", "1.0.0"));
+    let name = std::ffi::OsStr::from_bytes(b"lib/caf\xe9.txt");
+    std::fs::create_dir_all(repo.path().join("lib")).unwrap();
+    std::fs::write(repo.path().join(name), "bytes").unwrap();
+    repo.commit("release");
+    repo.tag("v1.0.0");
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(
+        dir.path(),
+        "",
+        &format!("repositories:\n  - url: {}\n", repo.path().display()),
+    );
+    let report = server.sync().remove(0);
+    let files = server.client().fetch_package("latin1", "1.0.0").unwrap();
+    assert_eq!(files.paths(), ["pubspec.yaml"]);
+    assert!(
+        report.warnings.iter().any(|w| w.contains("not UTF-8")),
+        "{:?}",
+        report.warnings
+    );
+}

@@ -106,8 +106,9 @@ impl Repo {
     }
 
     /// Every entry of the commit's tree, recursively, with repository-relative paths.
-    /// Directories are implied by their files and not listed.
-    pub fn tree(&self, commit: ObjectId) -> Result<Vec<TreeFile>, Error> {
+    /// Directories are implied by their files and not listed. Paths that are not UTF-8
+    /// (which no pub archive can hold) come back separately, for a warning.
+    pub fn tree(&self, commit: ObjectId) -> Result<(Vec<TreeFile>, Vec<String>), Error> {
         let err = |what, source| Error::ReadCommit {
             commit: commit.to_string(),
             what,
@@ -124,6 +125,7 @@ impl Repo {
             .files()
             .map_err(|e| err("the tree", e))?;
         let mut files = Vec::with_capacity(records.len());
+        let mut unnamed = Vec::new();
         for record in records {
             use gix::objs::tree::EntryKind as K;
             let kind = match record.mode.kind() {
@@ -133,15 +135,16 @@ impl Repo {
                 K::Link => EntryKind::Symlink,
                 K::Commit => EntryKind::Submodule,
             };
+            let Ok(path) = String::from_utf8(record.filepath.to_vec()) else {
+                unnamed.push(String::from_utf8_lossy(&record.filepath).into_owned());
+                continue;
+            };
             files.push(TreeFile {
-                entry: TreeEntry {
-                    path: String::from_utf8_lossy(&record.filepath).into_owned(),
-                    kind,
-                },
+                entry: TreeEntry { path, kind },
                 oid: record.oid,
             });
         }
-        Ok(files)
+        Ok((files, unnamed))
     }
 
     /// The content of a blob.

@@ -50,7 +50,7 @@ pub fn evaluate(
 ) -> Result<Release, Rejection> {
     let version = Version::parse_canonical(version_text)
         .map_err(|e| Rejection::from(format!("the tag's version is not valid: {e}")))?;
-    let tree = repo
+    let (tree, unnamed) = repo
         .tree(commit)
         .map_err(|e| internal("read the tree", &e))?;
     let (package_dir, pubspec) = locate(repo, &tree, name, path)?;
@@ -91,18 +91,27 @@ pub fn evaluate(
         .map_err(|e| internal("read the commit time", &e))?;
     let archive = archive::build(archive_files, mtime.max(0) as u64)
         .map_err(|e| Rejection::from(e.to_string()))?;
+    let mut warnings = selection.warnings;
+    warnings.extend(
+        unnamed
+            .iter()
+            .filter(|p| package_dir.is_empty() || p.starts_with(&format!("{package_dir}/")))
+            .map(|p| {
+                format!("{p}: left out: the file name is not UTF-8, which pub archives cannot hold")
+            }),
+    );
     Ok(Release {
         version,
         pubspec,
         package_dir,
         archive,
-        warnings: selection.warnings,
+        warnings,
     })
 }
 
 /// The name in the pubspec at `path`, if there is a parseable one.
 pub fn name_at(repo: &Repo, commit: ObjectId, path: &str) -> Option<String> {
-    let tree = repo.tree(commit).ok()?;
+    let (tree, _) = repo.tree(commit).ok()?;
     let file = pubspec_path(path);
     let f = tree.iter().find(|f| f.entry.path == file)?;
     let bytes = repo.read_blob(f.oid).ok()?;
