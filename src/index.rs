@@ -1,6 +1,7 @@
 //! Which packages and versions exist, as served: the listing and version bodies are
 //! rendered (and gzipped) when the index changes, so a request only picks bytes.
 
+use crate::clock::rfc3339;
 use crate::config::{Config, PackageSpec};
 use crate::package::version::{self, Version};
 use crate::store::{Source, StoredVersion};
@@ -8,7 +9,6 @@ use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
 use tracing::warn;
 
 /// A JSON body, plain and gzip-encoded.
@@ -204,9 +204,4 @@ fn render_package(config: &Config, name: &str, stored: Vec<StoredVersion>) -> Op
 /// (`+` is the only character that needs care), so a full URL library is not needed.
 fn encode(segment: &str) -> String {
     segment.replace('+', "%2B")
-}
-
-fn rfc3339(seconds: i64) -> String {
-    let t = UNIX_EPOCH + Duration::from_secs(seconds.max(0) as u64);
-    humantime::format_rfc3339_seconds(t).to_string()
 }

@@ -30,8 +30,9 @@ fn identical_bytes_after_a_restart() {
     let before = sha_and_bytes(&server, "stable", "1.0.0");
     server.stop();
     // The repository is gone: a restart serves from the store, without git.
+    let same_config = config(&repo);
     drop(repo);
-    let server = start(dir.path(), "", "repositories: []\n");
+    let server = start(dir.path(), "", &same_config);
     assert_eq!(sha_and_bytes(&server, "stable", "1.0.0"), before);
 }
 

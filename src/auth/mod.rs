@@ -1,14 +1,18 @@
 //! Who may read what. Every package read goes through [`check_read`], so access control
-//! has exactly one place to live.
+//! has exactly one place to live; tokens are in [`token`], members and teams in
+//! [`policy`].
+
+pub mod policy;
+pub mod token;
 
 use crate::config::Config;
-use crate::index::PackageView;
+use policy::Readers;
 
-/// The caller of a request, as far as it is known.
-#[derive(Debug, Clone, Default)]
+/// The caller of a request: anonymous, or a member authenticated by a valid token.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Caller {
-    /// The member's email, once tokens exist; `None` is anonymous.
     pub member: Option<String>,
+    pub token_id: Option<String>,
 }
 
 /// The outcome of an access check.
@@ -23,10 +27,62 @@ pub enum Decision {
     Forbidden {
         message: String,
     },
+    /// Not there, and the caller may know that (404).
+    NotFound,
 }
 
-/// May `caller` read `package`? Tokens and teams are not enforced yet: every read is
-/// allowed, whatever `access.anonymous_read` says.
-pub fn check_read(_config: &Config, _caller: &Caller, _package: &PackageView) -> Decision {
-    Decision::Allow
+/// The message of every 401: how to get and add a token (PUB_PROTOCOL.md §2.5).
+pub fn token_hint(config: &Config) -> String {
+    let base = config.base_url.as_str();
+    format!(
+        "{base} needs a token. Ask a tagpub admin or your team leader for one (tagpub token issue --member YOUR_EMAIL), then run: dart pub token add {base}"
+    )
+}
+
+/// May `caller` read package `name`, served from repository `repo` (a config key), or
+/// `None` when no such package exists? Anonymous callers learn nothing about which
+/// names exist unless anonymous reads are on.
+pub fn check_read(
+    config: &Config,
+    caller: &Caller,
+    name: &str,
+    repo: Option<Option<&str>>,
+) -> Decision {
+    let Some(member) = &caller.member else {
+        let open = config.access.anonymous_read;
+        return match repo {
+            None if open => Decision::NotFound,
+            Some(r) if open && policy::readers(config, r) == Readers::Everyone => Decision::Allow,
+            _ => Decision::Unauthenticated {
+                message: token_hint(config),
+            },
+        };
+    };
+    let Some(repo) = repo else {
+        return Decision::NotFound;
+    };
+    if policy::can_read(config, member, repo) {
+        return Decision::Allow;
+    }
+    let message = match policy::readers(config, repo) {
+        Readers::Teams(teams) if !teams.is_empty() => {
+            let leaders: Vec<&str> = config
+                .teams
+                .iter()
+                .filter(|t| teams.contains(&t.name))
+                .flat_map(|t| t.leaders.iter().map(String::as_str))
+                .collect();
+            format!(
+                "{member} may not read {name}: only members of the team(s) {} can. Ask {} to add you to one of them.",
+                teams.join(", "),
+                if leaders.is_empty() {
+                    "an admin".to_string()
+                } else {
+                    format!("a team leader ({}) or an admin", leaders.join(", "))
+                }
+            )
+        }
+        _ => format!("{member} may not read {name}: it is readable by admins only"),
+    };
+    Decision::Forbidden { message }
 }

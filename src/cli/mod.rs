@@ -3,6 +3,7 @@
 mod check;
 mod serve;
 mod sync;
+mod token;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -38,6 +39,9 @@ pub enum Command {
     /// Validate the config and report which tags would be served or rejected, and why,
     /// without writing anything.
     Check,
+    /// Issue, list and revoke tokens.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
 }
 
 /// Logs go to stderr; `RUST_LOG` overrides the default level (info).
@@ -56,6 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Serve(a) => serve::run(load()?, a),
         Command::Sync => sync::run(load()?),
         Command::Check => check::run(load()?),
+        Command::Token(t) => token::run(load()?, t),
     }
 }
 

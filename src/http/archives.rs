@@ -2,9 +2,9 @@
 //! (§1.4). Never `Content-Encoding`: the client would un-gzip it and hash the tar.
 
 use super::ApiError;
+use super::auth::Auth;
 use super::packages::readable;
 use crate::app::AppState;
-use crate::auth::Caller;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -13,13 +13,14 @@ use std::sync::Arc;
 pub async fn download(
     State(state): State<Arc<AppState>>,
     Path((name, file)): Path<(String, String)>,
+    Auth(caller): Auth,
 ) -> Result<Response, ApiError> {
     let Some(version) = file.strip_suffix(".tar.gz") else {
         return Err(ApiError::NotFound(format!(
             "nothing is served at packages/{name}/versions/{file}"
         )));
     };
-    let package = readable(&state, &name, &Caller::default())?;
+    let package = readable(&state, &name, &caller)?;
     let Some(v) = package.version(version) else {
         return Err(ApiError::NotFound(format!(
             "package `{name}` has no version {version}"
@@ -56,8 +57,9 @@ pub async fn download(
 pub async fn legacy_redirect(
     State(state): State<Arc<AppState>>,
     Path((name, version)): Path<(String, String)>,
+    Auth(caller): Auth,
 ) -> Result<Response, ApiError> {
-    let package = readable(&state, &name, &Caller::default())?;
+    let package = readable(&state, &name, &caller)?;
     if package.version(&version).is_none() {
         return Err(ApiError::NotFound(format!(
             "package `{name}` has no version {version}"

@@ -2,9 +2,11 @@
 //! `base_url`.
 
 mod archives;
+mod auth;
 mod error;
 mod health;
 mod packages;
+mod tokens;
 
 pub use error::{ApiError, challenge_message};
 
@@ -31,6 +33,13 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(archives::legacy_redirect),
         )
         .route("/packages/{name}/versions/{file}", get(archives::download))
+        .route(
+            "/api/tokens",
+            get(tokens::list)
+                .post(tokens::issue)
+                .delete(tokens::revoke_member),
+        )
+        .route("/api/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route("/healthz", get(health::healthz))
         .fallback(not_found)
         .with_state(state);

@@ -1,6 +1,7 @@
 //! `GET api/packages/{name}` (the listing, §1.3) and
 //! `GET api/packages/{name}/versions/{version}` (one version, §1.7).
 
+use super::auth::Auth;
 use super::{ApiError, JSON, accepts_gzip};
 use crate::app::AppState;
 use crate::auth::{self, Caller, Decision};
@@ -17,13 +18,12 @@ pub fn readable(
     caller: &Caller,
 ) -> Result<Arc<PackageView>, ApiError> {
     let index = state.index.load();
-    let Some(package) = index.package(name) else {
-        return Err(ApiError::NotFound(format!(
-            "package `{name}` was not found"
-        )));
-    };
-    match auth::check_read(&state.config.load(), caller, package) {
-        Decision::Allow => Ok(package.clone()),
+    let package = index.package(name);
+    let repo = package.map(|p| p.repo.as_deref());
+    let not_found = || ApiError::NotFound(format!("package `{name}` was not found"));
+    match auth::check_read(&state.config.load(), caller, name, repo) {
+        Decision::Allow => package.cloned().ok_or_else(not_found),
+        Decision::NotFound => Err(not_found()),
         Decision::Unauthenticated { message } => Err(ApiError::Unauthenticated(message)),
         Decision::Forbidden { message } => Err(ApiError::Forbidden(message)),
     }
@@ -59,18 +59,20 @@ pub fn json_body(body: &Body, request: &HeaderMap) -> Response {
 pub async fn listing(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
+    Auth(caller): Auth,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let package = readable(&state, &name, &Caller::default())?;
+    let package = readable(&state, &name, &caller)?;
     Ok(json_body(&package.listing, &headers))
 }
 
 pub async fn version_info(
     State(state): State<Arc<AppState>>,
     Path((name, version)): Path<(String, String)>,
+    Auth(caller): Auth,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let package = readable(&state, &name, &Caller::default())?;
+    let package = readable(&state, &name, &caller)?;
     let Some(v) = package.version(&version) else {
         return Err(ApiError::NotFound(format!(
             "package `{name}` has no version {version}"

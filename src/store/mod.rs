@@ -4,9 +4,11 @@
 
 mod blobs;
 mod sqlite;
+mod tokens;
 
 pub use blobs::FileBlobs;
 pub use sqlite::SqliteCatalog;
+pub use tokens::SqliteTokens;
 
 use std::path::{Path, PathBuf};
 
@@ -111,20 +113,55 @@ pub trait Blobs: Send + Sync {
     fn contains(&self, sha256: &str) -> bool;
 }
 
+/// A token as stored: never the secret, only its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// Public identifier, shown in lists and used to revoke.
+    pub id: String,
+    pub member: String,
+    /// A label chosen by whoever issued it ("laptop", "ci-mobile").
+    pub name: String,
+    /// sha256 of the secret, lower-case hex.
+    pub hash: String,
+    pub created: i64,
+    pub last_used: Option<i64>,
+    pub expires: Option<i64>,
+    pub revoked: Option<i64>,
+}
+
+/// Issued tokens.
+pub trait TokenStore: Send + Sync {
+    fn insert_token(&self, token: &TokenRecord) -> Result<(), Error>;
+    fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, Error>;
+    fn token_by_id(&self, id: &str) -> Result<Option<TokenRecord>, Error>;
+    /// Every token, or those of one member, oldest first.
+    fn tokens(&self, member: Option<&str>) -> Result<Vec<TokenRecord>, Error>;
+    /// Revokes one token; false if it was unknown or already revoked.
+    fn revoke_token(&self, id: &str, now: i64) -> Result<bool, Error>;
+    /// Revokes every live token of a member; returns their ids.
+    fn revoke_member(&self, member: &str, now: i64) -> Result<Vec<String>, Error>;
+    /// Records last-use times, batched by the caller.
+    fn touch_tokens(&self, uses: &[(String, i64)]) -> Result<(), Error>;
+}
+
 /// The embedded store in `data_dir`.
 pub struct Store {
     pub catalog: Box<dyn Catalog>,
     pub blobs: Box<dyn Blobs>,
+    pub tokens: Box<dyn TokenStore>,
 }
 
 impl Store {
     /// Opens (creating if needed) the embedded store under `data_dir`.
     pub fn open(data_dir: &Path) -> Result<Store, Error> {
-        let catalog = SqliteCatalog::open(&data_dir.join("tagpub.sqlite3"))?;
+        let db = data_dir.join("tagpub.sqlite3");
+        let catalog = SqliteCatalog::open(&db)?;
+        let tokens = SqliteTokens::open(&db)?;
         let blobs = FileBlobs::open(&data_dir.join("archives"))?;
         Ok(Store {
             catalog: Box::new(catalog),
             blobs: Box::new(blobs),
+            tokens: Box::new(tokens),
         })
     }
 }

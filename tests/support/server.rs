@@ -22,7 +22,8 @@ pub struct TestServer {
 
 /// Writes `registry.yaml` into `dir` (data in `dir/data`), with `body` holding the
 /// `repositories:` section and anything else, and starts a server at `prefix` ("" or
-/// "some/prefix/").
+/// "some/prefix/"). Unless `body` sets `access:`, anonymous reads are on, so tests
+/// about other things need no tokens.
 pub fn start(dir: &Path, prefix: &str, body: &str) -> TestServer {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     listener
@@ -31,7 +32,12 @@ pub fn start(dir: &Path, prefix: &str, body: &str) -> TestServer {
     let addr = listener.local_addr().expect("bound address");
     let base_url = format!("http://{addr}/{prefix}");
     let config_path = dir.join("registry.yaml");
-    let yaml = format!("base_url: {base_url}\nlisten: {addr}\ndata_dir: data\n{body}");
+    let access = if body.contains("access:") {
+        ""
+    } else {
+        "access:\n  anonymous_read: true\n"
+    };
+    let yaml = format!("base_url: {base_url}\nlisten: {addr}\ndata_dir: data\n{access}{body}");
     std::fs::write(&config_path, yaml).expect("write registry.yaml");
     let config = Config::load(&config_path).expect("test config is valid");
     let state = AppState::open(config).expect("open the store");

@@ -1,6 +1,9 @@
 //! Shared state and `serve()`: the one place where config, store, index, sync loops and
 //! the HTTP router are wired together.
 
+mod poll;
+mod reload;
+
 use crate::config::{Config, Repository};
 use crate::index::Index;
 use crate::release::{self, RepoReport};
@@ -19,7 +22,17 @@ pub struct AppState {
     pub store: Arc<Store>,
     /// One lock per repository, so a repository is never synced twice at once.
     sync_locks: std::sync::Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    /// Last use of each token since the last flush: recording every read in the database
+    /// would turn reads into writes, so uses are batched.
+    token_uses: std::sync::Mutex<HashMap<String, i64>>,
+    /// Repositories (by config key) that have a running poll loop.
+    polling: std::sync::Mutex<std::collections::HashSet<String>>,
 }
+
+pub use crate::clock::now;
+
+/// How often batched token uses are written.
+pub(crate) const TOKEN_USE_FLUSH: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl AppState {
     /// Opens the store under `config.data_dir` and builds the index from it, without
@@ -32,6 +45,8 @@ impl AppState {
             index: ArcSwap::from_pointee(index),
             store: Arc::new(store),
             sync_locks: Default::default(),
+            token_uses: Default::default(),
+            polling: Default::default(),
         }))
     }
 
@@ -46,6 +61,24 @@ impl AppState {
         let index = Index::build(&config, self.store.catalog.versions()?);
         self.index.store(Arc::new(index));
         Ok(())
+    }
+
+    /// Notes that a token was used; written by [`AppState::flush_token_uses`].
+    pub fn record_token_use(&self, id: &str, at: i64) {
+        let mut uses = self.token_uses.lock().unwrap_or_else(|p| p.into_inner());
+        uses.insert(id.to_string(), at);
+    }
+
+    /// Writes the batched token uses.
+    pub fn flush_token_uses(&self) -> Result<(), store::Error> {
+        let uses: Vec<(String, i64)> = {
+            let mut uses = self.token_uses.lock().unwrap_or_else(|p| p.into_inner());
+            uses.drain().collect()
+        };
+        if uses.is_empty() {
+            return Ok(());
+        }
+        self.store.tokens.touch_tokens(&uses)
     }
 
     fn lock_for(&self, key: &str) -> Arc<Mutex<()>> {
@@ -104,9 +137,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    for repo in state.config.load().repositories.clone() {
-        tokio::spawn(poll_loop(state.clone(), repo, stop_rx.clone()));
-    }
+    poll::start_missing_loops(&state, &stop_rx);
+    tokio::spawn(poll::flush_loop(state.clone(), stop_rx.clone()));
+    reload::watch(state.clone(), stop_rx.clone());
     let router = crate::http::router(state.clone());
     let result = axum::serve(listener, router)
         .with_graceful_shutdown(async move {
@@ -114,38 +147,9 @@ pub async fn serve(
             let _ = stop_tx.send(true);
         })
         .await;
+    if let Err(e) = state.flush_token_uses() {
+        error!(error = %e, "cannot record token use at shutdown: {e}");
+    }
     info!("tagpub stopped");
     result
-}
-
-async fn poll_loop(
-    state: Arc<AppState>,
-    repo: Repository,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
-    loop {
-        match state.sync_repository(repo.clone()).await {
-            Ok(report) => log_report(&report),
-            Err(e) => {
-                error!(repo = %repo.url.display(), error = %e, "sync of {} failed: the store is not usable: {e}", repo.url.display())
-            }
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(repo.poll_interval) => {}
-            _ = stop.changed() => return,
-        }
-    }
-}
-
-fn log_report(report: &RepoReport) {
-    if !report.new_versions.is_empty() {
-        info!(
-            repo = %report.repo,
-            new_versions = report.new_versions.len(),
-            rejected = report.rejected.len(),
-            "synced {}: {} new version(s)",
-            report.repo,
-            report.new_versions.len()
-        );
-    }
 }

@@ -1,0 +1,73 @@
+//! The axum extractor that turns `Authorization: Bearer <token>` into a [`Caller`].
+//!
+//! No header means anonymous; a header with an unknown, revoked or expired token is a
+//! 401 at once, whatever the route, because the client must drop that token
+//! (PUB_PROTOCOL.md §2.4).
+
+use super::ApiError;
+use crate::app::AppState;
+use crate::auth::token::{self, Check};
+use crate::auth::{Caller, policy, token_hint};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use std::sync::Arc;
+use tracing::warn;
+
+/// The authenticated (or anonymous) caller of a request.
+pub struct Auth(pub Caller);
+
+impl FromRequestParts<Arc<AppState>> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Auth, ApiError> {
+        let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
+            return Ok(Auth(Caller::default()));
+        };
+        let config = state.config.load();
+        let unauthenticated =
+            |why: &str| ApiError::Unauthenticated(format!("{why}. {}", token_hint(&config)));
+        let text = value.to_str().unwrap_or("");
+        let Some((scheme, secret)) = text.split_once(' ') else {
+            return Err(unauthenticated(
+                "The Authorization header is not `Bearer <token>`",
+            ));
+        };
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(unauthenticated("Only Bearer tokens are accepted"));
+        }
+        let secret = secret.trim().to_string();
+        let now = crate::app::now();
+        let store = state.store.clone();
+        let checked = tokio::task::spawn_blocking(move || token::check(&store, &secret, now))
+            .await
+            .map_err(|e| ApiError::internal("check a token", &e))?
+            .map_err(|e| ApiError::internal("check a token", &e))?;
+        match checked {
+            Check::Valid(record) if policy::is_member(&config, &record.member) => {
+                state.record_token_use(&record.id, now);
+                Ok(Auth(Caller {
+                    member: Some(record.member),
+                    token_id: Some(record.id),
+                }))
+            }
+            Check::Valid(record) => {
+                warn!(member = %record.member, token_id = %record.id, "token {} of {} used, but {} is no longer a member", record.id, record.member, record.member);
+                Err(unauthenticated(
+                    "This token's member was removed from the registry",
+                ))
+            }
+            Check::Revoked(record) => {
+                warn!(member = %record.member, token_id = %record.id, "revoked token {} of {} used", record.id, record.member);
+                Err(unauthenticated("This token was revoked"))
+            }
+            Check::Expired(record) => {
+                warn!(member = %record.member, token_id = %record.id, "expired token {} of {} used", record.id, record.member);
+                Err(unauthenticated("This token has expired"))
+            }
+            Check::Unknown => Err(unauthenticated("This token is not known to the registry")),
+        }
+    }
+}

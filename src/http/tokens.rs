@@ -1,0 +1,207 @@
+//! `POST/GET/DELETE api/tokens`: issuing, listing and revoking tokens over HTTP with the
+//! caller's own token. Who may do what for whom is `auth::policy::may_manage`.
+
+use super::ApiError;
+use super::auth::Auth;
+use crate::app::AppState;
+use crate::auth::{Caller, policy, token};
+use crate::clock::{now, parse_lifetime, rfc3339};
+use crate::store::TokenRecord;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tracing::info;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssueRequest {
+    member: Option<String>,
+    name: Option<String>,
+    expires_in: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MemberFilter {
+    member: Option<String>,
+}
+
+fn json_response(status: StatusCode, body: Value) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, super::JSON),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// The token's public fields; never the secret or its hash.
+pub fn describe(t: &TokenRecord) -> Value {
+    json!({
+        "id": t.id,
+        "member": t.member,
+        "name": t.name,
+        "created": rfc3339(t.created),
+        "last_used": t.last_used.map(rfc3339),
+        "expires": t.expires.map(rfc3339),
+        "revoked": t.revoked.map(rfc3339),
+    })
+}
+
+fn signed_in(state: &AppState, caller: &Caller) -> Result<String, ApiError> {
+    caller
+        .member
+        .clone()
+        .ok_or_else(|| ApiError::Unauthenticated(crate::auth::token_hint(&state.config.load())))
+}
+
+async fn blocking<T: Send + 'static>(
+    doing: &'static str,
+    f: impl FnOnce() -> Result<T, crate::store::Error> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal(doing, &e))?
+        .map_err(|e| ApiError::internal(doing, &e))
+}
+
+pub async fn issue(
+    State(state): State<Arc<AppState>>,
+    Auth(caller): Auth,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let actor = signed_in(&state, &caller)?;
+    let request: IssueRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        IssueRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::BadRequest(format!(
+                "the body is not a token request ({e}); send {{\"member\": \"...\", \"name\": \"...\", \"expires_in\": \"90d\"}}"
+            ))
+        })?
+    };
+    let config = state.config.load();
+    let member = request
+        .member
+        .map_or(actor.clone(), |m| m.trim().to_ascii_lowercase());
+    if !policy::is_member(&config, &member) {
+        return Err(ApiError::BadRequest(format!(
+            "{member} is not a member; add it under members in registry.yaml first"
+        )));
+    }
+    if !policy::may_manage(&config, &actor, &member) {
+        return Err(ApiError::Forbidden(policy::manage_refusal(
+            &config, &actor, &member,
+        )));
+    }
+    let now = now();
+    let expires = match request.expires_in.as_deref() {
+        Some(text) => Some(
+            now + parse_lifetime(text)
+                .map_err(|e| ApiError::BadRequest(format!("expires_in: {e}")))?,
+        ),
+        None => None,
+    };
+    let name = request.name.unwrap_or_default();
+    let store = state.store.clone();
+    let (m, n) = (member.clone(), name.clone());
+    let issued = tokio::task::spawn_blocking(move || token::issue(&store, &m, &n, expires, now))
+        .await
+        .map_err(|e| ApiError::internal("issue a token", &e))?
+        .map_err(|e| ApiError::internal("issue a token", &e))?;
+    info!(actor = %actor, member = %member, token_id = %issued.record.id, "{actor} issued token {} for {member}", issued.record.id);
+    let mut body = describe(&issued.record);
+    body["token"] = json!(issued.secret.expose());
+    Ok(json_response(StatusCode::CREATED, body))
+}
+
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    Auth(caller): Auth,
+    Query(filter): Query<MemberFilter>,
+) -> Result<Response, ApiError> {
+    let actor = signed_in(&state, &caller)?;
+    let config = state.config.load();
+    if let Some(m) = &filter.member
+        && !policy::may_manage(&config, &actor, m)
+    {
+        return Err(ApiError::Forbidden(policy::manage_refusal(
+            &config, &actor, m,
+        )));
+    }
+    let store = state.store.clone();
+    let member = filter.member.clone();
+    let tokens = blocking("list tokens", move || {
+        store.tokens.tokens(member.as_deref())
+    })
+    .await?;
+    let visible: Vec<Value> = tokens
+        .iter()
+        .filter(|t| policy::may_manage(&config, &actor, &t.member))
+        .map(describe)
+        .collect();
+    Ok(json_response(StatusCode::OK, json!({ "tokens": visible })))
+}
+
+pub async fn revoke(
+    State(state): State<Arc<AppState>>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let actor = signed_in(&state, &caller)?;
+    let store = state.store.clone();
+    let lookup = id.clone();
+    let Some(record) = blocking("find a token", move || store.tokens.token_by_id(&lookup)).await?
+    else {
+        return Err(ApiError::NotFound(format!("no token has the id {id}")));
+    };
+    let config = state.config.load();
+    if !policy::may_manage(&config, &actor, &record.member) {
+        return Err(ApiError::Forbidden(policy::manage_refusal(
+            &config,
+            &actor,
+            &record.member,
+        )));
+    }
+    let store = state.store.clone();
+    let target = id.clone();
+    blocking("revoke a token", move || {
+        store.tokens.revoke_token(&target, now())
+    })
+    .await?;
+    info!(actor = %actor, member = %record.member, token_id = %id, "{actor} revoked token {id} of {}", record.member);
+    Ok(json_response(StatusCode::OK, json!({ "revoked": [id] })))
+}
+
+/// `DELETE api/tokens?member=EMAIL`: log a member out everywhere.
+pub async fn revoke_member(
+    State(state): State<Arc<AppState>>,
+    Auth(caller): Auth,
+    Query(filter): Query<MemberFilter>,
+) -> Result<Response, ApiError> {
+    let actor = signed_in(&state, &caller)?;
+    let Some(member) = filter.member.map(|m| m.trim().to_ascii_lowercase()) else {
+        return Err(ApiError::BadRequest(
+            "say whose tokens to revoke: DELETE api/tokens?member=EMAIL, or DELETE api/tokens/ID for one".into(),
+        ));
+    };
+    let config = state.config.load();
+    if !policy::may_manage(&config, &actor, &member) {
+        return Err(ApiError::Forbidden(policy::manage_refusal(
+            &config, &actor, &member,
+        )));
+    }
+    let store = state.store.clone();
+    let m = member.clone();
+    let ids = blocking("revoke tokens", move || {
+        store.tokens.revoke_member(&m, now())
+    })
+    .await?;
+    info!(actor = %actor, member = %member, count = ids.len(), "{actor} revoked every token of {member}: {}", ids.join(", "));
+    Ok(json_response(StatusCode::OK, json!({ "revoked": ids })))
+}
