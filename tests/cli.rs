@@ -119,3 +119,208 @@ fn the_shipped_registry_yaml_serves_the_demo_package() {
         );
     }
 }
+
+const TEAM_CONFIG: &str =
+    "members:\n  - {email: admin@acme.dev, admin: true}\n  - {email: ci@acme.dev}\n";
+
+#[test]
+fn token_commands_issue_list_and_revoke() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), TEAM_CONFIG);
+    let (code, stdout, stderr) = tagpub(
+        dir.path(),
+        &[
+            "token",
+            "issue",
+            "--member",
+            "ci@acme.dev",
+            "--name",
+            "github",
+            "--expires-in",
+            "90d",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let secret = stdout.lines().last().unwrap().to_string();
+    assert!(
+        secret.starts_with("tagpub_") && !secret.contains(' '),
+        "the secret is alone on the last line: {stdout}"
+    );
+    let (_, other, _) = tagpub(
+        dir.path(),
+        &["token", "issue", "--member", "admin@acme.dev"],
+    );
+    let admin_secret = other.lines().last().unwrap().to_string();
+
+    let (code, listing, _) = tagpub(dir.path(), &["token", "list"]);
+    assert_eq!(code, 0);
+    assert!(
+        listing.contains("ci@acme.dev")
+            && listing.contains("github")
+            && listing.contains("admin@acme.dev"),
+        "{listing}"
+    );
+    assert!(
+        !listing.contains(&secret[7..]) && !listing.contains(&admin_secret[7..]),
+        "never secrets: {listing}"
+    );
+    let id = listing
+        .lines()
+        .find(|l| l.contains("ci@acme.dev"))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+
+    let (code, out, _) = tagpub(dir.path(), &["token", "revoke", &id]);
+    assert_eq!(code, 0);
+    assert!(out.contains(&format!("revoked {id}")), "{out}");
+    let (_, listing, _) = tagpub(dir.path(), &["token", "list", "--member", "ci@acme.dev"]);
+    assert!(listing.contains("revoked"), "{listing}");
+    let (code, out, _) = tagpub(
+        dir.path(),
+        &["token", "revoke", "--member", "admin@acme.dev"],
+    );
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("revoked 1 token(s) of admin@acme.dev"),
+        "{out}"
+    );
+
+    let (code, _, stderr) = tagpub(
+        dir.path(),
+        &["token", "issue", "--member", "nobody@acme.dev"],
+    );
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("nobody@acme.dev is not a member"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = tagpub(dir.path(), &["token", "revoke", "tk_unknown"]);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("no token has the id tk_unknown"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn token_issue_file_is_readable_only_by_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), TEAM_CONFIG);
+    let file = dir.path().join("ci.token");
+    let (code, stdout, stderr) = tagpub(
+        dir.path(),
+        &[
+            "token",
+            "issue",
+            "--member",
+            "ci@acme.dev",
+            "--file",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(written.trim(), stdout.lines().last().unwrap());
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
+
+#[test]
+fn tokens_never_appear_in_logs_or_error_bodies() {
+    use std::io::{BufRead, BufReader};
+    let repo = GitRepo::init();
+    repo.release("logged", "1.0.0", "v1.0.0");
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        &format!(
+            "{TEAM_CONFIG}repositories:\n  - url: {}\n",
+            repo.path().display()
+        ),
+    );
+    let (_, stdout, _) = tagpub(dir.path(), &["token", "issue", "--member", "ci@acme.dev"]);
+    let secret = stdout.lines().last().unwrap().to_string();
+    let (_, stdout, _) = tagpub(dir.path(), &["token", "issue", "--member", "ci@acme.dev"]);
+    let revoked = stdout.lines().last().unwrap().to_string();
+    let (_, listing, _) = tagpub(dir.path(), &["token", "list"]);
+    let revoked_id = listing
+        .lines()
+        .filter(|l| l.contains("ci@acme.dev"))
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    tagpub(dir.path(), &["token", "revoke", &revoked_id]);
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tagpub"))
+        .args([
+            "-c",
+            dir.path().join("registry.yaml").to_str().unwrap(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env("RUST_LOG", "trace")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut log = String::new();
+    let addr = loop {
+        let line = lines.next().expect("serve logs its address").unwrap();
+        log.push_str(&line);
+        log.push('\n');
+        if let Some(at) = line.find("on http://") {
+            break line[at + 10..].split('/').next().unwrap().to_string();
+        }
+    };
+    let client = support::PubClient::new(&format!("http://{addr}/"));
+    let mut bodies = String::new();
+    for token in [
+        &secret,
+        &revoked,
+        &format!("{secret}x"),
+        &"Basic abc".to_string(),
+    ] {
+        for path in [
+            "api/packages/logged",
+            "api/packages/nope",
+            "api/tokens",
+            "packages/logged/versions/1.0.0.tar.gz",
+        ] {
+            let c = client.clone().with_token(token);
+            let answer = c.get_api(path).unwrap();
+            bodies.push_str(&answer.text());
+            bodies.push_str(&format!("{:?}", answer.headers));
+        }
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    for line in lines {
+        log.push_str(&line.unwrap());
+        log.push('\n');
+    }
+    assert!(child.wait().unwrap().success());
+    assert!(
+        log.contains("revoked token"),
+        "revoked use is audited:\n{log}"
+    );
+    for s in [&secret, &revoked] {
+        let needle = &s[7..];
+        assert!(!log.contains(needle), "a token secret reached the log");
+        assert!(
+            !bodies.contains(needle),
+            "a token secret reached a response"
+        );
+    }
+}
