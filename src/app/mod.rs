@@ -3,6 +3,7 @@
 
 mod poll;
 mod reload;
+pub mod status;
 
 use crate::config::{Config, Repository};
 use crate::index::Index;
@@ -27,6 +28,11 @@ pub struct AppState {
     token_uses: std::sync::Mutex<HashMap<String, i64>>,
     /// Repositories (by config key) that have a running poll loop.
     polling: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Wakes the poll loop of a repository (webhooks, git hooks, file watching). The
+    /// channel holds one pending wake-up, so bursts coalesce; it carries when tagpub
+    /// learned of the push.
+    wakers: std::sync::Mutex<HashMap<String, tokio::sync::mpsc::Sender<std::time::Instant>>>,
+    pub tracker: status::Tracker,
 }
 
 pub use crate::clock::now;
@@ -47,6 +53,8 @@ impl AppState {
             sync_locks: Default::default(),
             token_uses: Default::default(),
             polling: Default::default(),
+            wakers: Default::default(),
+            tracker: Default::default(),
         }))
     }
 
@@ -61,6 +69,26 @@ impl AppState {
         let index = Index::build(&config, self.store.catalog.versions()?);
         self.index.store(Arc::new(index));
         Ok(())
+    }
+
+    /// Asks for a sync of repository `key` soon; returns false if it has no poll loop.
+    /// Many calls in a burst lead to one fetch.
+    pub fn notify(&self, key: &str) -> bool {
+        let wakers = self.wakers.lock().unwrap_or_else(|p| p.into_inner());
+        match wakers.get(key) {
+            // A full channel means a wake-up is already pending: this one coalesces.
+            Some(tx) => !matches!(
+                tx.try_send(std::time::Instant::now()),
+                Err(tokio::sync::mpsc::error::TrySendError::Closed(_))
+            ),
+            None => false,
+        }
+    }
+
+    /// Whether a wake-up of repository `key` is waiting to be served.
+    pub fn wake_pending(&self, key: &str) -> bool {
+        let wakers = self.wakers.lock().unwrap_or_else(|p| p.into_inner());
+        wakers.get(key).is_some_and(|tx| tx.capacity() == 0)
     }
 
     /// Notes that a token was used; written by [`AppState::flush_token_uses`].
@@ -96,6 +124,8 @@ impl AppState {
         let _guard = lock.lock().await;
         let state = self.clone();
         let mirrors = self.config.load().data_dir.join("mirrors");
+        let key = repo.key.clone();
+        let started = std::time::Instant::now();
         let report = tokio::task::spawn_blocking(move || {
             release::sync_repository(&repo, &state.store, &mirrors)
         })
@@ -104,6 +134,8 @@ impl AppState {
         if !report.new_versions.is_empty() {
             self.refresh_index()?;
         }
+        self.tracker
+            .record_sync(&key, now(), started.elapsed(), &report);
         Ok(report)
     }
 

@@ -1,10 +1,12 @@
 //! Background loops of the daemon: polling repositories and flushing token uses.
 
 use super::{AppState, TOKEN_USE_FLUSH};
+use crate::config::{RepoUrl, Repository};
 use crate::release::RepoReport;
 use std::sync::Arc;
-use tokio::sync::watch;
-use tracing::{error, info};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+use tracing::{error, info, warn};
 
 /// Starts a poll loop for every configured repository that has none (at start-up and
 /// after a config reload adds repositories).
@@ -21,6 +23,19 @@ pub fn start_missing_loops(state: &Arc<AppState>, stop: &watch::Receiver<bool>) 
 /// Syncs one repository on its `poll_interval`, reading its settings from the current
 /// config each time; ends when the repository leaves the config or the server stops.
 async fn poll_loop(state: Arc<AppState>, key: String, mut stop: watch::Receiver<bool>) {
+    let (tx, mut wake) = mpsc::channel::<Instant>(1);
+    state
+        .wakers
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(key.clone(), tx.clone());
+    // Kept for the life of the loop: dropping it stops watching.
+    let _watcher = state
+        .config
+        .load()
+        .repository(&key)
+        .and_then(|r| watch_local(r, tx));
+    let mut learned: Option<Instant> = None;
     loop {
         let Some(repo) = state.config.load().repository(&key).cloned() else {
             info!(repo = %key, "{key} left the config; no longer polling it");
@@ -29,19 +44,86 @@ async fn poll_loop(state: Arc<AppState>, key: String, mut stop: watch::Receiver<
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .remove(&key);
+            state
+                .wakers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&key);
             return;
         };
         match state.sync_repository(repo.clone()).await {
-            Ok(report) => log_report(&report),
+            Ok(report) => {
+                if let Some(at) = learned.take()
+                    && !report.new_versions.is_empty()
+                {
+                    state.tracker.record_tag_latency(at.elapsed());
+                }
+                log_report(&report)
+            }
             Err(e) => {
                 error!(repo = %repo.url.display(), error = %e, "sync of {} failed: the store is not usable: {e}", repo.url.display())
             }
         }
         tokio::select! {
             _ = tokio::time::sleep(repo.poll_interval) => {}
+            Some(at) = wake.recv() => {
+                // Let the rest of a burst arrive, then fetch once for all of it.
+                tokio::time::sleep(SETTLE).await;
+                while wake.try_recv().is_ok() {}
+                learned = Some(at);
+            }
             _ = stop.changed() => return,
         }
     }
+}
+
+/// How long a wake-up waits for the rest of its burst (a push of many tags, a forge
+/// sending several events) before fetching.
+const SETTLE: Duration = Duration::from_millis(25);
+
+/// Watches a repository at a local path for ref changes (new tags, packed-refs), so a
+/// push into it is picked up without any webhook. Remote repositories have nothing
+/// local to watch.
+fn watch_local(repo: &Repository, tx: mpsc::Sender<Instant>) -> Option<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    let RepoUrl::Local(path) = &repo.url else {
+        return None;
+    };
+    let git_dir = if path.join(".git").is_dir() {
+        path.join(".git")
+    } else {
+        path.clone()
+    };
+    let handler = move |event: notify::Result<notify::Event>| {
+        let Ok(event) = event else { return };
+        if event.kind.is_access() {
+            return;
+        }
+        let touches_refs = event.paths.iter().any(|p| {
+            p.components().any(|c| c.as_os_str() == "refs")
+                || p.file_name().is_some_and(|n| n == "packed-refs")
+        });
+        if touches_refs {
+            // Full means a wake-up is pending already.
+            let _ = tx.try_send(Instant::now());
+        }
+    };
+    let mut watcher = match notify::recommended_watcher(handler) {
+        Ok(w) => w,
+        Err(e) => {
+            warn!(repo = %repo.url.display(), error = %e, "cannot watch {}; relying on polling", repo.url.display());
+            return None;
+        }
+    };
+    let refs = git_dir.join("refs");
+    let watched = watcher
+        .watch(&git_dir, notify::RecursiveMode::NonRecursive)
+        .and_then(|()| watcher.watch(&refs, notify::RecursiveMode::Recursive));
+    if let Err(e) = watched {
+        warn!(repo = %repo.url.display(), error = %e, "cannot watch {}; relying on polling", repo.url.display());
+        return None;
+    }
+    Some(watcher)
 }
 
 /// Writes batched token uses every [`TOKEN_USE_FLUSH`].

@@ -6,6 +6,7 @@ mod auth;
 mod error;
 mod health;
 mod packages;
+mod status;
 mod tokens;
 
 pub use error::{ApiError, challenge_message};
@@ -40,6 +41,8 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .delete(tokens::revoke_member),
         )
         .route("/api/tokens/{id}", axum::routing::delete(tokens::revoke))
+        .route("/api/status", get(status::status))
+        .route("/metrics", get(status::metrics))
         .route("/healthz", get(health::healthz))
         .fallback(not_found)
         .with_state(state);

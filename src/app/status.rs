@@ -1,0 +1,158 @@
+//! What happened to each repository, for `GET api/status` and `GET metrics`.
+
+use crate::release::RepoReport;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Upper bounds (seconds) of the tag-to-served latency histogram.
+const LATENCY_BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+
+/// The last known state of one repository.
+#[derive(Debug, Clone, Default)]
+pub struct RepoStatus {
+    /// When the last fetch (or read, for local repositories) finished.
+    pub last_fetch: Option<i64>,
+    pub last_fetch_ms: Option<u64>,
+    /// The fetch error of the last pass, if it failed.
+    pub last_error: Option<String>,
+    pub last_webhook: Option<i64>,
+    pub last_report: Option<RepoReport>,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    fetches: u64,
+    failures: u64,
+    duration_seconds_sum: f64,
+    webhooks: u64,
+}
+
+/// Statuses and Prometheus counters, per repository key.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    repos: Mutex<HashMap<String, (RepoStatus, Counters)>>,
+    latency: Mutex<Histogram>,
+}
+
+#[derive(Debug, Default)]
+struct Histogram {
+    counts: [u64; LATENCY_BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+impl Tracker {
+    pub fn record_sync(&self, key: &str, at: i64, took: Duration, report: &RepoReport) {
+        let mut repos = self.repos.lock().unwrap_or_else(|p| p.into_inner());
+        let (status, counters) = repos.entry(key.to_string()).or_default();
+        status.last_fetch = Some(at);
+        status.last_fetch_ms = Some(took.as_millis() as u64);
+        status.last_error = report.fetch_error.clone();
+        status.last_report = Some(report.clone());
+        counters.fetches += 1;
+        counters.duration_seconds_sum += took.as_secs_f64();
+        if report.fetch_error.is_some() {
+            counters.failures += 1;
+        }
+    }
+
+    pub fn record_webhook(&self, key: &str, at: i64) {
+        let mut repos = self.repos.lock().unwrap_or_else(|p| p.into_inner());
+        let (status, counters) = repos.entry(key.to_string()).or_default();
+        status.last_webhook = Some(at);
+        counters.webhooks += 1;
+    }
+
+    /// From the moment tagpub learned of a push to the version being in the listing.
+    pub fn record_tag_latency(&self, latency: Duration) {
+        let seconds = latency.as_secs_f64();
+        let mut h = self.latency.lock().unwrap_or_else(|p| p.into_inner());
+        for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {
+            if seconds <= *bound {
+                h.counts[i] += 1;
+            }
+        }
+        h.count += 1;
+        h.sum += seconds;
+    }
+
+    /// Fetches (or reads) of repository `key` so far.
+    pub fn fetches(&self, key: &str) -> u64 {
+        let repos = self.repos.lock().unwrap_or_else(|p| p.into_inner());
+        repos.get(key).map_or(0, |(_, c)| c.fetches)
+    }
+
+    pub fn status(&self, key: &str) -> RepoStatus {
+        let repos = self.repos.lock().unwrap_or_else(|p| p.into_inner());
+        repos.get(key).map(|(s, _)| s.clone()).unwrap_or_default()
+    }
+
+    /// Prometheus text exposition (format 0.0.4). Written by hand: a handful of counters
+    /// and one histogram do not justify a metrics framework and its global registry.
+    pub fn render(&self, labels: &BTreeMap<String, String>, packages: usize) -> String {
+        let repos = self.repos.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = String::new();
+        let mut family =
+            |name: &str, kind: &str, help: &str, value: &dyn Fn(&Counters) -> String| {
+                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+                for (key, label) in labels {
+                    let v = repos
+                        .get(key)
+                        .map_or_else(|| value(&Counters::default()), |(_, c)| value(c));
+                    let _ = writeln!(out, "{name}{{repository=\"{}\"}} {v}", escape(label));
+                }
+            };
+        family(
+            "tagpub_fetches_total",
+            "counter",
+            "Fetches (or reads) of a repository.",
+            &|c| c.fetches.to_string(),
+        );
+        family(
+            "tagpub_fetch_failures_total",
+            "counter",
+            "Fetches that failed.",
+            &|c| c.failures.to_string(),
+        );
+        family(
+            "tagpub_fetch_duration_seconds_total",
+            "counter",
+            "Time spent in sync passes.",
+            &|c| format!("{:.6}", c.duration_seconds_sum),
+        );
+        family(
+            "tagpub_webhooks_total",
+            "counter",
+            "Accepted push notifications.",
+            &|c| c.webhooks.to_string(),
+        );
+        let h = self.latency.lock().unwrap_or_else(|p| p.into_inner());
+        let name = "tagpub_tag_to_served_seconds";
+        let _ = writeln!(
+            out,
+            "# HELP {name} From learning of a push to the new version being listed.\n# TYPE {name} histogram"
+        );
+        for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {}", h.counts[i]);
+        }
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{le=\"+Inf\"}} {}\n{name}_sum {:.6}\n{name}_count {}",
+            h.count, h.sum, h.count
+        );
+        let _ = writeln!(
+            out,
+            "# HELP tagpub_packages Packages served.\n# TYPE tagpub_packages gauge\ntagpub_packages {packages}"
+        );
+        out
+    }
+}
+
+fn escape(label: &str) -> String {
+    label
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}

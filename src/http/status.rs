@@ -1,0 +1,98 @@
+//! `GET api/status` (admins only): per repository, the last fetch and its result, the
+//! last push notification, and per package what is served and which tags are rejected
+//! and why. `GET metrics`: Prometheus text.
+
+use super::ApiError;
+use super::auth::Auth;
+use crate::app::AppState;
+use crate::auth::{policy, token_hint};
+use crate::clock::rfc3339;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub async fn status(
+    State(state): State<Arc<AppState>>,
+    Auth(caller): Auth,
+) -> Result<Response, ApiError> {
+    let config = state.config.load();
+    let Some(member) = caller.member else {
+        return Err(ApiError::Unauthenticated(token_hint(&config)));
+    };
+    if !policy::is_admin(&config, &member) {
+        return Err(ApiError::Forbidden(format!(
+            "{member} is not an admin; only admins see api/status"
+        )));
+    }
+    let repositories: Vec<Value> = config
+        .repositories
+        .iter()
+        .map(|repo| {
+            let s = state.tracker.status(&repo.key);
+            let mut packages: BTreeMap<String, (Vec<Value>, Vec<Value>)> = BTreeMap::new();
+            let mut warnings = Vec::new();
+            if let Some(report) = &s.last_report {
+                for (package, version, tag) in &report.served {
+                    packages
+                        .entry(package.clone())
+                        .or_default()
+                        .0
+                        .push(json!({"version": version, "tag": tag}));
+                }
+                for p in &report.rejected {
+                    packages
+                        .entry(p.package.clone())
+                        .or_default()
+                        .1
+                        .push(json!({"tag": p.tag, "reason": p.reason}));
+                }
+                warnings = report.warnings.clone();
+            }
+            let packages: Map<String, Value> = packages
+                .into_iter()
+                .map(|(name, (served, rejected))| {
+                    (name, json!({"served": served, "rejected": rejected}))
+                })
+                .collect();
+            json!({
+                "url": repo.url.display(),
+                "last_fetch": s.last_fetch.map(rfc3339),
+                "last_fetch_ms": s.last_fetch_ms,
+                "last_fetch_ok": s.last_fetch.map(|_| s.last_error.is_none()),
+                "last_error": s.last_error,
+                "last_webhook": s.last_webhook.map(rfc3339),
+                "packages": packages,
+                "warnings": warnings,
+            })
+        })
+        .collect();
+    Ok((
+        [
+            (header::CONTENT_TYPE, super::JSON),
+            (header::CACHE_CONTROL, "private, no-store"),
+        ],
+        json!({ "repositories": repositories }).to_string(),
+    )
+        .into_response())
+}
+
+pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let config = state.config.load();
+    let labels: BTreeMap<String, String> = config
+        .repositories
+        .iter()
+        .map(|r| (r.key.clone(), r.url.display()))
+        .collect();
+    let body = state.tracker.render(&labels, state.index.load().len());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}
