@@ -13,3 +13,4 @@ pub mod index;
 pub mod package;
 pub mod release;
 pub mod store;
+pub mod webhook;

@@ -173,7 +173,8 @@ pub async fn serve(
     tokio::spawn(poll::flush_loop(state.clone(), stop_rx.clone()));
     reload::watch(state.clone(), stop_rx.clone());
     let router = crate::http::router(state.clone());
-    let result = axum::serve(listener, router)
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, service)
         .with_graceful_shutdown(async move {
             shutdown.await;
             let _ = stop_tx.send(true);

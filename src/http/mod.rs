@@ -5,6 +5,7 @@ mod archives;
 mod auth;
 mod error;
 mod health;
+mod hooks;
 mod packages;
 mod status;
 mod tokens;
@@ -41,6 +42,8 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .delete(tokens::revoke_member),
         )
         .route("/api/tokens/{id}", axum::routing::delete(tokens::revoke))
+        .route("/hooks/git", axum::routing::post(hooks::git))
+        .route("/hooks/{provider}", axum::routing::post(hooks::forge))
         .route("/api/status", get(status::status))
         .route("/metrics", get(status::metrics))
         .route("/healthz", get(health::healthz))

@@ -1,0 +1,206 @@
+//! Push notifications: `POST hooks/git` from the shipped `hooks/post-receive`, and the
+//! forges' webhooks. A notification only wakes the repository's poll loop; polling
+//! stays the guarantee.
+
+use super::ApiError;
+use crate::app::AppState;
+use crate::config::{RepoUrl, Repository};
+use crate::webhook;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+use tracing::{error, info, warn};
+
+#[derive(Debug, Deserialize)]
+struct GitHookRequest {
+    repository: String,
+    #[serde(default)]
+    refs: Vec<String>,
+}
+
+/// The secret a repository's notifications must carry, from the environment variable
+/// its `webhook_secret_env` names.
+pub fn secret_of(repo: &Repository) -> Result<Vec<u8>, ApiError> {
+    let Some(var) = &repo.webhook_secret_env else {
+        return Err(ApiError::Forbidden(format!(
+            "{} accepts no push notifications: set webhook_secret_env for it in registry.yaml",
+            repo.url.display()
+        )));
+    };
+    match std::env::var(var) {
+        Ok(s) if !s.is_empty() => Ok(s.into_bytes()),
+        _ => {
+            error!(repo = %repo.url.display(), var = %var, "webhook secret variable {var} of {} is not set; push notifications are refused", repo.url.display());
+            Err(ApiError::Internal("check the notification's secret".into()))
+        }
+    }
+}
+
+/// Finds the configured repository that `text` (a path or URL, as written in
+/// registry.yaml or as a forge spells it) designates.
+pub fn find_repository<'c>(repos: &'c [Repository], text: &str) -> Option<&'c Repository> {
+    if let Some(r) = repos.iter().find(|r| r.key == text) {
+        return Some(r);
+    }
+    let wanted = webhook::normalize(text)?;
+    repos.iter().find(|r| {
+        let configured = match &r.url {
+            RepoUrl::Local(p) => webhook::normalize(&p.to_string_lossy()),
+            RepoUrl::Remote(u) => webhook::normalize(u),
+        };
+        configured.is_some_and(|c| c == wanted)
+    })
+}
+
+fn accepted(state: &AppState, repo: &Repository, source: &str, addr: &str) -> Response {
+    state.tracker.record_webhook(&repo.key, crate::clock::now());
+    let woke = state.notify(&repo.key);
+    info!(repo = %repo.url.display(), source, sender = %addr, "push notification for {} from {source}", repo.url.display());
+    if !woke {
+        warn!(repo = %repo.url.display(), "no poll loop for {} yet; the notification waits for the next pass", repo.url.display());
+    }
+    (
+        StatusCode::ACCEPTED,
+        [(header::CONTENT_TYPE, super::JSON)],
+        json!({"queued": repo.url.display()}).to_string(),
+    )
+        .into_response()
+}
+
+fn sender(headers: &HeaderMap, peer: SocketAddr) -> String {
+    let forwarded = headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| format!(" (forwarded for {v})"))
+        .unwrap_or_default();
+    format!("{peer}{forwarded}")
+}
+
+/// `POST hooks/git` with `Authorization: Bearer <secret>` and
+/// `{"repository": "...", "refs": [...]}`.
+pub async fn git(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let addr = sender(&headers, peer);
+    let request: GitHookRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "the body is not a notification ({e}); send {{\"repository\": \"<tagpub.repo>\", \"refs\": [\"refs/tags/...\"]}}"
+        ))
+    })?;
+    let config = state.config.load();
+    let Some(repo) = find_repository(&config.repositories, &request.repository) else {
+        return Err(ApiError::NotFound(format!(
+            "no repository `{}` in registry.yaml; set `git config tagpub.repo` to its url as written there",
+            request.repository
+        )));
+    };
+    let secret = secret_of(repo)?;
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .unwrap_or("");
+    if !bool::from(presented.as_bytes().ct_eq(&secret)) {
+        warn!(repo = %repo.url.display(), sender = %addr, "refused a git hook notification for {} with a wrong secret from {addr}", repo.url.display());
+        return Err(ApiError::Unauthenticated(
+            "wrong or missing secret; set `git config tagpub.secret` to the value of the repository's webhook_secret_env".into(),
+        ));
+    }
+    let _ = request.refs;
+    Ok(accepted(&state, repo, "hooks/git", &addr))
+}
+
+/// `POST hooks/{github,gitlab,gitea,bitbucket}`: the delivery must verify with the
+/// secret of a configured repository before its body is read at all; the payload then
+/// has to name that repository.
+pub async fn forge(
+    State(state): State<Arc<AppState>>,
+    Path(provider): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let Some(provider) = webhook::Provider::from_path_segment(&provider) else {
+        return Err(ApiError::NotFound(format!(
+            "no webhook endpoint hooks/{provider}; use hooks/github, hooks/gitlab, hooks/gitea or hooks/bitbucket"
+        )));
+    };
+    let addr = sender(&headers, peer);
+    let lookup = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let config = state.config.load();
+    let mut verified = Vec::new();
+    let mut last_refusal = None;
+    for repo in config
+        .repositories
+        .iter()
+        .filter(|r| r.webhook_secret_env.is_some())
+    {
+        let Ok(secret) = secret_of(repo) else {
+            continue;
+        };
+        match webhook::verify(provider, &lookup, &body, &secret) {
+            Ok(()) => verified.push(repo),
+            Err(e) => last_refusal = Some(e),
+        }
+    }
+    if verified.is_empty() {
+        let why = last_refusal.map_or_else(
+            || "no repository in registry.yaml has a webhook_secret_env with a value".to_string(),
+            |e| e.to_string(),
+        );
+        warn!(provider = provider.as_str(), sender = %addr, "refused a {} webhook from {addr}: {why}", provider.as_str());
+        return Err(ApiError::Unauthenticated(format!(
+            "the {} webhook could not be verified: {why}; use the value of the repository's webhook_secret_env as the webhook secret",
+            provider.as_str()
+        )));
+    }
+    let event = webhook::parse(provider, &lookup, &body)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    match event.kind {
+        webhook::EventKind::Push => {}
+        webhook::EventKind::Ping => return Ok(acknowledged("ping")),
+        webhook::EventKind::Other(name) => {
+            return Ok(acknowledged(&format!("{name} events are ignored")));
+        }
+    }
+    let repo = verified.into_iter().find(|r| {
+        let url = match &r.url {
+            RepoUrl::Local(p) => p.to_string_lossy().into_owned(),
+            RepoUrl::Remote(u) => u.clone(),
+        };
+        event.names_repository(&url)
+    });
+    match repo {
+        Some(repo) => Ok(accepted(&state, repo, provider.as_str(), &addr)),
+        None => Err(ApiError::NotFound(format!(
+            "no watched repository is at {}; add it to registry.yaml or fix its url",
+            event.clone_urls.join(" or ")
+        ))),
+    }
+}
+
+fn acknowledged(what: &str) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, super::JSON)],
+        json!({"ok": what}).to_string(),
+    )
+        .into_response()
+}
