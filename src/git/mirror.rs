@@ -69,9 +69,26 @@ pub fn fetch_mirror(
         None => connection.with_credentials(|_| Ok(None)),
     };
     let interrupt = AtomicBool::new(false);
-    connection
+    let prepare = connection
         .prepare_fetch(gix::progress::Discard, Default::default())
-        .map_err(fetch_err)?
+        .map_err(fetch_err)?;
+    // The advertisement already says whether anything changed. When every remote tag
+    // names what the mirror has, skip negotiation and ref updates: with a thousand tags
+    // they cost far more than the listing, and an idle poll is the common case.
+    let up_to_date = prepare.ref_map().mappings.iter().all(|m| {
+        let (Some(local), Some(remote)) = (&m.local, m.remote.as_id()) else {
+            return true;
+        };
+        std::str::from_utf8(local.as_slice())
+            .ok()
+            .and_then(|name| repo.try_find_reference(name).ok().flatten())
+            .and_then(|r| r.target().try_id().map(|id| id == remote))
+            .unwrap_or(false)
+    });
+    if up_to_date {
+        return Ok(());
+    }
+    prepare
         .receive(gix::progress::Discard, &interrupt)
         .map_err(fetch_err)?;
     Ok(())
