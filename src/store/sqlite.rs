@@ -47,34 +47,45 @@ fn q(doing: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
 
 impl SqliteCatalog {
     pub fn open(path: &Path) -> Result<SqliteCatalog, Error> {
-        let open_err = |source| Error::OpenCatalog {
-            path: path.to_path_buf(),
-            source,
-        };
-        if let Some(dir) = path.parent() {
-            // A missing data dir is created; any real problem surfaces from `open`.
-            let _ = std::fs::create_dir_all(dir);
-        }
-        let conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(open_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(open_err)?;
-        // FULL: a version acknowledged in the catalog survives power loss, matching
-        // the fsync'd archive files it points to.
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(open_err)?;
-        conn.execute_batch(SCHEMA).map_err(open_err)?;
+        let conn = open_connection(path, SCHEMA)?;
         Ok(SqliteCatalog {
             conn: Mutex::new(conn),
         })
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        // A panic while holding the lock cannot leave SQLite inconsistent (it has its own
-        // transactions), so a poisoned lock is still safe to use.
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.conn)
     }
+}
+
+/// Opens the SQLite file shared by the catalog and the tokens, in WAL mode so the
+/// daemon and `tagpub` commands can use it at once, and applies `schema`.
+pub(super) fn open_connection(path: &Path, schema: &str) -> Result<Connection, Error> {
+    let open_err = |source| Error::OpenCatalog {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        // A missing data dir is created; any real problem surfaces from `open`.
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let conn = Connection::open(path).map_err(open_err)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(open_err)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(open_err)?;
+    // FULL: a version acknowledged in the catalog survives power loss, matching the
+    // fsync'd archive files it points to.
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(open_err)?;
+    conn.execute_batch(schema).map_err(open_err)?;
+    Ok(conn)
+}
+
+/// Locks a connection; a panic while holding the lock cannot leave SQLite inconsistent
+/// (it has its own transactions), so a poisoned lock is still safe to use.
+pub(super) fn lock(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
+    conn.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn version_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredVersion> {

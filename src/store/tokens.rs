@@ -44,26 +44,14 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
 
 impl SqliteTokens {
     pub fn open(path: &Path) -> Result<SqliteTokens, Error> {
-        let open_err = |source| Error::OpenCatalog {
-            path: path.to_path_buf(),
-            source,
-        };
-        let conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(open_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(open_err)?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(open_err)?;
-        conn.execute_batch(SCHEMA).map_err(open_err)?;
+        let conn = super::sqlite::open_connection(path, SCHEMA)?;
         Ok(SqliteTokens {
             conn: Mutex::new(conn),
         })
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        // SQLite keeps itself consistent; a panic elsewhere does not poison the data.
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+        super::sqlite::lock(&self.conn)
     }
 }
 
