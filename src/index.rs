@@ -1,10 +1,13 @@
 //! Which packages and versions exist, as served: the listing and version bodies are
 //! rendered (and gzipped) when the index changes, so a request only picks bytes.
 
+use crate::auth::Readers;
+use crate::auth::policy;
 use crate::clock::rfc3339;
-use crate::config::{Config, PackageSpec};
+use crate::config::Config;
 use crate::package::version::{self, Version};
-use crate::store::{Source, StoredVersion};
+use crate::store::StoredVersion;
+use crate::store::UploadedPackage;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -45,8 +48,13 @@ pub struct VersionView {
 #[derive(Debug)]
 pub struct PackageView {
     pub name: String,
-    /// The repository it comes from (its config key), for the access check.
+    /// The repository it comes from (its config key); `None` for uploaded packages.
     pub repo: Option<String>,
+    /// Who may read it besides admins, from the config (and the creator's teams for
+    /// uploaded packages).
+    pub readers: Readers,
+    pub discontinued: bool,
+    pub replaced_by: Option<String>,
     pub versions: BTreeMap<Version, VersionView>,
     /// `GET api/packages/{name}`.
     pub listing: Body,
@@ -69,14 +77,24 @@ pub struct Index {
     packages: HashMap<String, Arc<PackageView>>,
 }
 
-/// Per-package settings from `registry.yaml`.
-struct Settings<'c> {
-    spec: Option<&'c PackageSpec>,
+/// What the config and the publishing state say about one package.
+#[derive(Debug, Clone)]
+struct Settings {
+    readers: Readers,
+    retracted: Vec<Version>,
+    discontinued: bool,
+    replaced_by: Option<String>,
 }
 
 impl Index {
-    /// Builds the index from every stored version.
-    pub fn build(config: &Config, stored: Vec<StoredVersion>) -> Index {
+    /// Builds the index from every stored version and the state of uploaded packages.
+    pub fn build(
+        config: &Config,
+        stored: Vec<StoredVersion>,
+        uploaded: &[UploadedPackage],
+    ) -> Index {
+        let uploaded: HashMap<&str, &UploadedPackage> =
+            uploaded.iter().map(|p| (p.name.as_str(), p)).collect();
         let mut by_package: HashMap<String, Vec<StoredVersion>> = HashMap::new();
         for v in stored {
             by_package.entry(v.package.clone()).or_default().push(v);
@@ -84,7 +102,13 @@ impl Index {
         let packages = by_package
             .into_iter()
             .filter_map(|(name, versions)| {
-                let view = render_package(config, &name, versions)?;
+                let settings = settings(
+                    config,
+                    &versions,
+                    uploaded.get(name.as_str()).copied(),
+                    &name,
+                );
+                let view = render_package(config, &name, versions, settings)?;
                 Some((name, Arc::new(view)))
             })
             .collect();
@@ -108,26 +132,68 @@ impl Index {
     }
 }
 
-fn settings<'c>(config: &'c Config, repo: &str, package: &str) -> Settings<'c> {
-    let spec = config.repository(repo).and_then(|r| {
-        r.packages
-            .iter()
-            .find(|p| p.name.as_deref() == Some(package))
-            .or_else(|| r.packages.iter().find(|p| p.name.is_none()))
-    });
-    Settings { spec }
+fn settings(
+    config: &Config,
+    stored: &[StoredVersion],
+    uploaded: Option<&UploadedPackage>,
+    name: &str,
+) -> Settings {
+    let repo = stored.first().and_then(|v| v.source.repo());
+    if let Some(repo) = repo {
+        let spec = config.repository(repo).and_then(|r| {
+            r.packages
+                .iter()
+                .find(|p| p.name.as_deref() == Some(name))
+                .or_else(|| r.packages.iter().find(|p| p.name.is_none()))
+        });
+        return Settings {
+            readers: policy::readers(config, Some(repo)),
+            retracted: spec.map(|s| s.retracted.clone()).unwrap_or_default(),
+            discontinued: spec.is_some_and(|s| s.discontinued),
+            replaced_by: spec.and_then(|s| s.replaced_by.clone()),
+        };
+    }
+    // Uploaded: the state kept by the API, with registry.yaml adding to it.
+    let spec = config.uploads.packages.iter().find(|p| p.name == name);
+    let mut retracted: Vec<Version> = uploaded
+        .map(|u| {
+            u.retracted
+                .iter()
+                .filter_map(|v| Version::parse(v).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    retracted.extend(spec.map(|s| s.retracted.clone()).unwrap_or_default());
+    let teams = spec
+        .and_then(|s| s.teams.clone())
+        .or_else(|| uploaded.map(|u| u.teams.clone()))
+        .unwrap_or_default();
+    Settings {
+        readers: if teams.is_empty() {
+            Readers::Everyone
+        } else {
+            Readers::Teams(teams)
+        },
+        retracted,
+        discontinued: spec.is_some_and(|s| s.discontinued)
+            || uploaded.is_some_and(|u| u.discontinued),
+        replaced_by: spec
+            .and_then(|s| s.replaced_by.clone())
+            .or_else(|| uploaded.and_then(|u| u.replaced_by.clone())),
+    }
 }
 
-fn render_package(config: &Config, name: &str, stored: Vec<StoredVersion>) -> Option<PackageView> {
-    let repo = stored.first().map(|v| {
-        let Source::Git { repo, .. } = &v.source;
-        repo.clone()
-    });
-    let settings = settings(config, repo.as_deref().unwrap_or(""), name);
-    let retracted: Vec<&Version> = settings
-        .spec
-        .map(|s| s.retracted.iter().collect())
-        .unwrap_or_default();
+fn render_package(
+    config: &Config,
+    name: &str,
+    stored: Vec<StoredVersion>,
+    settings: Settings,
+) -> Option<PackageView> {
+    let repo = stored
+        .first()
+        .and_then(|v| v.source.repo())
+        .map(str::to_string);
+    let retracted: Vec<&Version> = settings.retracted.iter().collect();
     let mut entries: BTreeMap<Version, (Value, StoredVersion)> = BTreeMap::new();
     for v in stored {
         let Ok(parsed) = Version::parse(&v.version) else {
@@ -171,11 +237,9 @@ fn render_package(config: &Config, name: &str, stored: Vec<StoredVersion>) -> Op
         "versions".into(),
         Value::Array(entries.values().map(|(e, _)| e.clone()).collect()),
     );
-    if let Some(spec) = settings.spec
-        && spec.discontinued
-    {
+    if settings.discontinued {
         listing.insert("isDiscontinued".into(), json!(true));
-        if let Some(r) = &spec.replaced_by {
+        if let Some(r) = &settings.replaced_by {
             listing.insert("replacedBy".into(), json!(r));
         }
     }
@@ -195,6 +259,9 @@ fn render_package(config: &Config, name: &str, stored: Vec<StoredVersion>) -> Op
     Some(PackageView {
         name: name.to_string(),
         repo,
+        readers: settings.readers,
+        discontinued: settings.discontinued,
+        replaced_by: settings.replaced_by,
         versions,
         listing,
     })

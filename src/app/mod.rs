@@ -45,7 +45,11 @@ impl AppState {
     /// touching git: a restart serves what was stored, at once.
     pub fn open(config: Config) -> Result<Arc<AppState>, store::Error> {
         let store = Store::open(&config.data_dir)?;
-        let index = Index::build(&config, store.catalog.versions()?);
+        let index = Index::build(
+            &config,
+            store.catalog.versions()?,
+            &store.publishing.packages()?,
+        );
         Ok(Arc::new(AppState {
             config: ArcSwap::from_pointee(config),
             index: ArcSwap::from_pointee(index),
@@ -66,7 +70,11 @@ impl AppState {
     /// Rebuilds the served index from the store.
     pub fn refresh_index(&self) -> Result<(), store::Error> {
         let config = self.config.load();
-        let index = Index::build(&config, self.store.catalog.versions()?);
+        let index = Index::build(
+            &config,
+            self.store.catalog.versions()?,
+            &self.store.publishing.packages()?,
+        );
         self.index.store(Arc::new(index));
         Ok(())
     }

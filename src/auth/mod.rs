@@ -6,7 +6,7 @@ pub mod policy;
 pub mod token;
 
 use crate::config::Config;
-use policy::Readers;
+pub use policy::Readers;
 
 /// The caller of a request: anonymous, or a member authenticated by a valid token.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -39,32 +39,32 @@ pub fn token_hint(config: &Config) -> String {
     )
 }
 
-/// May `caller` read package `name`, served from repository `repo` (a config key), or
-/// `None` when no such package exists? Anonymous callers learn nothing about which
-/// names exist unless anonymous reads are on.
+/// May `caller` read package `name`, readable by `readers`, or `None` when no such
+/// package exists? Anonymous callers learn nothing about which names exist unless
+/// anonymous reads are on.
 pub fn check_read(
     config: &Config,
     caller: &Caller,
     name: &str,
-    repo: Option<Option<&str>>,
+    readers: Option<&Readers>,
 ) -> Decision {
     let Some(member) = &caller.member else {
         let open = config.access.anonymous_read;
-        return match repo {
+        return match readers {
             None if open => Decision::NotFound,
-            Some(r) if open && policy::readers(config, r) == Readers::Everyone => Decision::Allow,
+            Some(Readers::Everyone) if open => Decision::Allow,
             _ => Decision::Unauthenticated {
                 message: token_hint(config),
             },
         };
     };
-    let Some(repo) = repo else {
+    let Some(readers) = readers else {
         return Decision::NotFound;
     };
-    if policy::can_read(config, member, repo) {
+    if policy::can_read(config, member, readers) {
         return Decision::Allow;
     }
-    let message = match policy::readers(config, repo) {
+    let message = match readers {
         Readers::Teams(teams) if !teams.is_empty() => {
             let leaders: Vec<&str> = config
                 .teams

@@ -3,12 +3,13 @@
 
 use crate::config::Config;
 
-/// Who may read a repository's packages (besides admins).
+/// Who may read a package (besides admins).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Readers<'c> {
+pub enum Readers {
     /// Every member (the repository names no teams).
     Everyone,
-    Teams(&'c [String]),
+    /// Members of these teams; none means admins only.
+    Teams(Vec<String>),
 }
 
 pub fn is_member(config: &Config, email: &str) -> bool {
@@ -21,11 +22,11 @@ pub fn is_admin(config: &Config, email: &str) -> bool {
 
 /// Readers of the packages of repository `repo` (a config key); a package whose
 /// repository is no longer configured is readable by admins only.
-pub fn readers<'c>(config: &'c Config, repo: Option<&str>) -> Readers<'c> {
+pub fn readers(config: &Config, repo: Option<&str>) -> Readers {
     match repo.and_then(|r| config.repository(r)) {
         Some(r) if r.teams.is_empty() => Readers::Everyone,
-        Some(r) => Readers::Teams(&r.teams),
-        None => Readers::Teams(&[]),
+        Some(r) => Readers::Teams(r.teams.clone()),
+        None => Readers::Teams(Vec::new()),
     }
 }
 
@@ -38,14 +39,14 @@ pub fn teams_of<'c>(config: &'c Config, email: &str) -> impl Iterator<Item = &'c
         .map(|t| t.name.as_str())
 }
 
-pub fn can_read(config: &Config, email: &str, repo: Option<&str>) -> bool {
+pub fn can_read(config: &Config, email: &str, readers: &Readers) -> bool {
     if !is_member(config, email) {
         return false;
     }
     if is_admin(config, email) {
         return true;
     }
-    match readers(config, repo) {
+    match readers {
         Readers::Everyone => true,
         Readers::Teams(teams) => teams_of(config, email).any(|t| teams.iter().any(|r| r == t)),
     }
@@ -115,14 +116,15 @@ repositories:
     #[test]
     fn readers_are_repository_teams_plus_admins() {
         let c = config();
+        let of = |repo| readers(&c, Some(repo));
         for who in ["admin@acme.dev", "alice@acme.dev", "ci@acme.dev"] {
-            assert!(can_read(&c, who, Some("/secret")), "{who}");
+            assert!(can_read(&c, who, &of("/secret")), "{who}");
         }
-        assert!(!can_read(&c, "bob@acme.dev", Some("/secret")));
-        assert!(can_read(&c, "bob@acme.dev", Some("/open")));
-        assert!(!can_read(&c, "stranger@acme.dev", Some("/open")));
-        assert!(!can_read(&c, "bob@acme.dev", Some("/removed")));
-        assert!(can_read(&c, "admin@acme.dev", Some("/removed")));
+        assert!(!can_read(&c, "bob@acme.dev", &of("/secret")));
+        assert!(can_read(&c, "bob@acme.dev", &of("/open")));
+        assert!(!can_read(&c, "stranger@acme.dev", &of("/open")));
+        assert!(!can_read(&c, "bob@acme.dev", &of("/removed")));
+        assert!(can_read(&c, "admin@acme.dev", &of("/removed")));
     }
 
     #[test]

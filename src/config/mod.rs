@@ -69,10 +69,29 @@ pub struct Team {
     pub members: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default)]
+/// `dart pub publish`: who may create packages, size limits, per-package settings.
+#[derive(Debug, Clone)]
 pub struct Uploads {
     pub publishers: Vec<String>,
+    pub max_archive_bytes: u64,
+    pub max_unpacked_bytes: u64,
+    pub packages: Vec<UploadedSpec>,
 }
+
+/// Settings of one uploaded package from `registry.yaml`.
+#[derive(Debug, Clone)]
+pub struct UploadedSpec {
+    pub name: String,
+    /// Readers; `None` keeps the creator's teams recorded at creation.
+    pub teams: Option<Vec<String>>,
+    pub retracted: Vec<Version>,
+    pub discontinued: bool,
+    pub replaced_by: Option<String>,
+}
+
+/// pub.dev's limits (PUB_PROTOCOL.md §4, §5.5).
+pub const DEFAULT_MAX_ARCHIVE_MIB: u64 = 100;
+pub const DEFAULT_MAX_UNPACKED_MIB: u64 = 256;
 
 /// One watched git repository.
 #[derive(Debug, Clone)]
@@ -177,6 +196,7 @@ fn validate(raw: RawConfig, path: &Path, base_dir: &Path, problems: &mut Vec<Str
             ));
         }
     }
+    let uploads = validate_uploads(raw.uploads, &team_names, problems);
 
     let mut repositories = Vec::new();
     let mut package_owner: HashMap<String, String> = HashMap::new();
@@ -202,6 +222,14 @@ fn validate(raw: RawConfig, path: &Path, base_dir: &Path, problems: &mut Vec<Str
             repositories.push(r);
         }
     }
+    for (i, p) in uploads.packages.iter().enumerate() {
+        if let Some(repo) = package_owner.get(&p.name) {
+            problems.push(format!(
+                "uploads.packages[{i}].name: `{}` is served from {repo}; settings for it belong under that repository",
+                p.name
+            ));
+        }
+    }
 
     Config {
         path: path.to_path_buf(),
@@ -213,10 +241,72 @@ fn validate(raw: RawConfig, path: &Path, base_dir: &Path, problems: &mut Vec<Str
         },
         members,
         teams,
-        uploads: Uploads {
-            publishers: raw.uploads.publishers,
-        },
+        uploads,
         repositories,
+    }
+}
+
+fn validate_uploads(
+    raw: raw::RawUploads,
+    team_names: &BTreeSet<String>,
+    problems: &mut Vec<String>,
+) -> Uploads {
+    let mut mib = |key: &str, value: Option<u64>, default: u64| match value {
+        Some(0) => {
+            problems.push(format!("uploads.{key}: must be at least 1"));
+            default << 20
+        }
+        Some(v) => v.saturating_mul(1 << 20),
+        None => default << 20,
+    };
+    let max_archive_bytes = mib(
+        "max_archive_mib",
+        raw.max_archive_mib,
+        DEFAULT_MAX_ARCHIVE_MIB,
+    );
+    let max_unpacked_bytes = mib(
+        "max_unpacked_mib",
+        raw.max_unpacked_mib,
+        DEFAULT_MAX_UNPACKED_MIB,
+    );
+    let mut packages = Vec::new();
+    for (i, p) in raw.packages.into_iter().enumerate() {
+        let at = format!("uploads.packages[{i}]");
+        if let Err(e) = name::validate(&p.name) {
+            problems.push(format!("{at}.name: {e}"));
+        }
+        for (j, t) in p.teams.iter().flatten().enumerate() {
+            if !team_names.contains(t) {
+                problems.push(format!(
+                    "{at}.teams[{j}]: no team is named `{t}`; declare it under teams"
+                ));
+            }
+        }
+        let mut retracted = Vec::new();
+        for (k, v) in p.retracted.iter().enumerate() {
+            match Version::parse_canonical(v) {
+                Ok(v) => retracted.push(v),
+                Err(e) => problems.push(format!("{at}.retracted[{k}]: {e}")),
+            }
+        }
+        if p.replaced_by.is_some() && !p.discontinued {
+            problems.push(format!(
+                "{at}.replaced_by: only means something with `discontinued: true`; add it"
+            ));
+        }
+        packages.push(UploadedSpec {
+            name: p.name,
+            teams: p.teams,
+            retracted,
+            discontinued: p.discontinued,
+            replaced_by: p.replaced_by,
+        });
+    }
+    Uploads {
+        publishers: raw.publishers,
+        max_archive_bytes,
+        max_unpacked_bytes,
+        packages,
     }
 }
 

@@ -54,6 +54,23 @@ pub struct RawTeam {
 pub struct RawUploads {
     #[serde(default)]
     pub publishers: Vec<String>,
+    pub max_archive_mib: Option<u64>,
+    pub max_unpacked_mib: Option<u64>,
+    #[serde(default)]
+    pub packages: Vec<RawUploadedPackage>,
+}
+
+/// Settings for a package published with `dart pub publish`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUploadedPackage {
+    pub name: String,
+    pub teams: Option<Vec<String>>,
+    #[serde(default)]
+    pub retracted: Vec<String>,
+    #[serde(default)]
+    pub discontinued: bool,
+    pub replaced_by: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -19,9 +19,13 @@ pub fn readable(
 ) -> Result<Arc<PackageView>, ApiError> {
     let index = state.index.load();
     let package = index.package(name);
-    let repo = package.map(|p| p.repo.as_deref());
     let not_found = || ApiError::NotFound(format!("package `{name}` was not found"));
-    match auth::check_read(&state.config.load(), caller, name, repo) {
+    match auth::check_read(
+        &state.config.load(),
+        caller,
+        name,
+        package.map(|p| &p.readers),
+    ) {
         Decision::Allow => package.cloned().ok_or_else(not_found),
         Decision::NotFound => Err(not_found()),
         Decision::Unauthenticated { message } => Err(ApiError::Unauthenticated(message)),

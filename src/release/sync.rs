@@ -259,7 +259,7 @@ fn ingest(
     let served = record(TagOutcome::Served {
         version: version.clone(),
     });
-    match store.catalog.add_version(&stored, &served)? {
+    match store.catalog.add_version(&stored, Some(&served))? {
         Added::New => {
             info!(repo = %report.repo, package = %name, version = %version, tag = %c.tag, sha256 = %sha256, "ingested {name} {version} from tag {}", c.tag);
             for w in &release.warnings {
@@ -281,12 +281,15 @@ fn ingest(
                 .push((name.to_string(), version, c.tag.clone()));
         }
         Added::AlreadyExists(existing) => {
-            let Source::Git { tag, .. } = &existing.source;
+            let origin = match &existing.source {
+                Source::Git { tag, .. } => format!("tag {tag}"),
+                Source::Upload { uploader } => format!("an upload by {uploader}"),
+            };
             reject(
                 store,
                 report,
                 Rejection::from(format!(
-                    "{name} {version} is already served from tag {tag} with different content; a version never changes, so release {name} with a new version"
+                    "{name} {version} is already served from {origin} with different content; a version never changes, so release {name} with a new version"
                 )),
             )?;
         }
@@ -308,7 +311,10 @@ fn rebuild_missing(
             repo: key,
             tag,
             commit,
-        } = &v.source;
+        } = &v.source
+        else {
+            continue;
+        };
         if key != &config.key || store.blobs.contains(&v.sha256) {
             continue;
         }

@@ -3,10 +3,12 @@
 //! store plug in; the embedded defaults are SQLite and files named by their sha256.
 
 mod blobs;
+mod publishing;
 mod sqlite;
 mod tokens;
 
 pub use blobs::FileBlobs;
+pub use publishing::{AuditEntry, Publishing, SqlitePublishing, UploadRecord, UploadedPackage};
 pub use sqlite::SqliteCatalog;
 pub use tokens::SqliteTokens;
 
@@ -61,6 +63,18 @@ pub enum Source {
         tag: String,
         commit: String,
     },
+    /// `dart pub publish` by this member.
+    Upload { uploader: String },
+}
+
+impl Source {
+    /// The repository (config key) of a version from git.
+    pub fn repo(&self) -> Option<&str> {
+        match self {
+            Source::Git { repo, .. } => Some(repo),
+            Source::Upload { .. } => None,
+        }
+    }
 }
 
 /// What became of one tag the last time it was looked at.
@@ -93,9 +107,10 @@ pub trait Catalog: Send + Sync {
     fn versions(&self) -> Result<Vec<StoredVersion>, Error>;
     /// Every tag record of one repository.
     fn tag_records(&self, repo: &str) -> Result<Vec<TagRecord>, Error>;
-    /// Adds a version and the record of the tag that produced it, atomically. An
-    /// existing version is left untouched and returned.
-    fn add_version(&self, version: &StoredVersion, tag: &TagRecord) -> Result<Added, Error>;
+    /// Adds a version and the record of the tag that produced it (if from git),
+    /// atomically. An existing version is left untouched and returned.
+    fn add_version(&self, version: &StoredVersion, tag: Option<&TagRecord>)
+    -> Result<Added, Error>;
     /// Records (or replaces) the outcome of a tag that did not produce a new version.
     fn record_tag(&self, tag: &TagRecord) -> Result<(), Error>;
     /// Records a warning about a tag once; returns whether it is new.
@@ -149,6 +164,7 @@ pub struct Store {
     pub catalog: Box<dyn Catalog>,
     pub blobs: Box<dyn Blobs>,
     pub tokens: Box<dyn TokenStore>,
+    pub publishing: Box<dyn Publishing>,
 }
 
 impl Store {
@@ -157,11 +173,13 @@ impl Store {
         let db = data_dir.join("tagpub.sqlite3");
         let catalog = SqliteCatalog::open(&db)?;
         let tokens = SqliteTokens::open(&db)?;
+        let publishing = SqlitePublishing::open(&db)?;
         let blobs = FileBlobs::open(&data_dir.join("archives"))?;
         Ok(Store {
             catalog: Box::new(catalog),
             blobs: Box::new(blobs),
             tokens: Box::new(tokens),
+            publishing: Box::new(publishing),
         })
     }
 }

@@ -48,6 +48,10 @@ fn q(doing: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
 impl SqliteCatalog {
     pub fn open(path: &Path) -> Result<SqliteCatalog, Error> {
         let conn = open_connection(path, SCHEMA)?;
+        migrate(&conn).map_err(|source| Error::OpenCatalog {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Ok(SqliteCatalog {
             conn: Mutex::new(conn),
         })
@@ -96,15 +100,30 @@ fn version_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredVersion> 
         pubspec_json: row.get(3)?,
         archive_size: row.get::<_, i64>(4)? as u64,
         published: row.get(5)?,
-        source: Source::Git {
-            repo: row.get(6)?,
-            tag: row.get(7)?,
-            commit: row.get(8)?,
+        source: match row.get::<_, Option<String>>(9)? {
+            Some(uploader) => Source::Upload { uploader },
+            None => Source::Git {
+                repo: row.get(6)?,
+                tag: row.get(7)?,
+                commit: row.get(8)?,
+            },
         },
     })
 }
 
-const VERSION_COLUMNS: &str = "package, version, sha256, pubspec_json, archive_size, published, source_repo, source_tag, source_commit";
+const VERSION_COLUMNS: &str = "package, version, sha256, pubspec_json, archive_size, published, source_repo, source_tag, source_commit, uploader";
+
+/// Columns added after the first release of the schema, added in place to catalogs
+/// created before them.
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let has_uploader: bool = conn
+        .prepare("SELECT 1 FROM pragma_table_info('versions') WHERE name = 'uploader'")?
+        .exists([])?;
+    if !has_uploader {
+        conn.execute_batch("ALTER TABLE versions ADD COLUMN uploader TEXT")?;
+    }
+    Ok(())
+}
 
 fn upsert_tag(conn: &Connection, tag: &TagRecord) -> rusqlite::Result<()> {
     let (version, reason) = match &tag.outcome {
@@ -158,7 +177,7 @@ impl Catalog for SqliteCatalog {
         rows.collect::<Result<_, _>>().map_err(q("listing tags"))
     }
 
-    fn add_version(&self, v: &StoredVersion, tag: &TagRecord) -> Result<Added, Error> {
+    fn add_version(&self, v: &StoredVersion, tag: Option<&TagRecord>) -> Result<Added, Error> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(q("adding a version"))?;
         let existing = tx
@@ -174,13 +193,14 @@ impl Catalog for SqliteCatalog {
         if let Some(existing) = existing {
             return Ok(Added::AlreadyExists(existing));
         }
-        let Source::Git {
-            repo,
-            tag: source_tag,
-            commit,
-        } = &v.source;
+        let (repo, source_tag, commit, uploader) = match &v.source {
+            Source::Git { repo, tag, commit } => {
+                (repo.as_str(), tag.as_str(), commit.as_str(), None)
+            }
+            Source::Upload { uploader } => ("", "", "", Some(uploader.as_str())),
+        };
         tx.execute(
-            &format!("INSERT INTO versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+            &format!("INSERT INTO versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
             params![
                 v.package,
                 v.version,
@@ -190,11 +210,14 @@ impl Catalog for SqliteCatalog {
                 v.published,
                 repo,
                 source_tag,
-                commit
+                commit,
+                uploader
             ],
         )
         .map_err(q("adding a version"))?;
-        upsert_tag(&tx, tag).map_err(q("adding a version"))?;
+        if let Some(tag) = tag {
+            upsert_tag(&tx, tag).map_err(q("adding a version"))?;
+        }
         tx.commit().map_err(q("adding a version"))?;
         Ok(Added::New)
     }
@@ -266,12 +289,12 @@ mod tests {
         let path = dir.path().join("c.sqlite3");
         let cat = SqliteCatalog::open(&path).unwrap();
         assert_eq!(
-            cat.add_version(&version("1.0.0", "aa"), &served("v1.0.0", "1.0.0"))
+            cat.add_version(&version("1.0.0", "aa"), Some(&served("v1.0.0", "1.0.0")))
                 .unwrap(),
             Added::New
         );
         let again = cat
-            .add_version(&version("1.0.0", "bb"), &served("1.0.0", "1.0.0"))
+            .add_version(&version("1.0.0", "bb"), Some(&served("1.0.0", "1.0.0")))
             .unwrap();
         assert_eq!(again, Added::AlreadyExists(version("1.0.0", "aa")));
         drop(cat);
