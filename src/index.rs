@@ -164,10 +164,17 @@ fn settings(
         })
         .unwrap_or_default();
     retracted.extend(spec.map(|s| s.retracted.clone()).unwrap_or_default());
-    let teams = spec
-        .and_then(|s| s.teams.clone())
-        .or_else(|| uploaded.map(|u| u.teams.clone()))
-        .unwrap_or_default();
+    // Readers by default: the teams its creator had when creating it, and the current
+    // teams of every uploader, so whoever may publish a version may also read it.
+    let teams = spec.and_then(|s| s.teams.clone()).unwrap_or_else(|| {
+        let mut teams: Vec<String> = uploaded.map(|u| u.teams.clone()).unwrap_or_default();
+        for uploader in uploaded.iter().flat_map(|u| &u.uploaders) {
+            teams.extend(policy::teams_of(config, uploader).map(str::to_string));
+        }
+        teams.sort();
+        teams.dedup();
+        teams
+    });
     Settings {
         readers: if teams.is_empty() {
             Readers::Everyone

@@ -11,6 +11,7 @@ pub mod git;
 pub mod http;
 pub mod index;
 pub mod package;
+pub mod publish;
 pub mod release;
 pub mod store;
 pub mod webhook;

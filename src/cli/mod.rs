@@ -1,6 +1,7 @@
 //! The command line (PRODUCT.md "Command line"): one file per subcommand.
 
 mod check;
+mod package;
 mod serve;
 mod sync;
 mod token;
@@ -42,6 +43,11 @@ pub enum Command {
     /// Issue, list and revoke tokens.
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Retract, discontinue and manage uploaders of uploaded packages.
+    #[command(subcommand)]
+    Package(package::PackageCommand),
+    /// Show the audit trail of publishing: publishes, refusals, retractions, uploaders.
+    Audit(package::AuditArgs),
 }
 
 /// Logs go to stderr; `RUST_LOG` overrides the default level (info).
@@ -61,6 +67,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Sync => sync::run(load()?),
         Command::Check => check::run(load()?),
         Command::Token(t) => token::run(load()?, t),
+        Command::Package(p) => package::run(load()?, p),
+        Command::Audit(a) => package::audit(load()?, a),
     }
 }
 

@@ -56,7 +56,8 @@ impl IntoResponse for ApiError {
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(super::JSON));
-        if status == StatusCode::UNAUTHORIZED {
+        // The client shows the message of a 401 or 403 only from this header (§2.5).
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
             let value = format!(
                 "Bearer realm=\"pub\", message=\"{}\"",
                 challenge_message(&message)

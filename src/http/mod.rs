@@ -6,7 +6,9 @@ mod auth;
 mod error;
 mod health;
 mod hooks;
+mod manage;
 mod packages;
+mod publish;
 mod status;
 mod tokens;
 
@@ -25,6 +27,31 @@ pub const JSON: &str = "application/json; charset=utf-8";
 pub fn router(state: Arc<AppState>) -> Router {
     let prefix = state.base_path();
     let api = Router::new()
+        // `versions` is a legal package name: these static routes must win over
+        // `api/packages/{name}/…` (§1.6); the router prefers static segments.
+        .route("/api/packages/versions/new", get(publish::new_upload))
+        .route(
+            "/api/packages/versions/upload",
+            axum::routing::post(publish::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/api/packages/versions/finalize", get(publish::finalize))
+        .route(
+            "/api/packages/{name}/options",
+            axum::routing::put(manage::package_options),
+        )
+        .route(
+            "/api/packages/{name}/versions/{version}/options",
+            axum::routing::put(manage::version_options),
+        )
+        .route(
+            "/api/packages/{name}/uploaders",
+            get(manage::list_uploaders).post(manage::add_uploader),
+        )
+        .route(
+            "/api/packages/{name}/uploaders/{email}",
+            axum::routing::delete(manage::remove_uploader),
+        )
+        .route("/api/audit", get(manage::audit))
         .route("/api/packages/{name}", get(packages::listing))
         .route(
             "/api/packages/{name}/versions/{version}",

@@ -5,4 +5,5 @@ pub mod archive;
 pub mod files;
 pub mod name;
 pub mod pubspec;
+pub mod upload;
 pub mod version;

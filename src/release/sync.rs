@@ -237,6 +237,29 @@ fn ingest(
             }))
         }
     };
+    // A name belongs to one source: the repository that served it first, or uploads.
+    match store.catalog.owner(name)? {
+        Some(Source::Git { repo: owner, .. }) if owner != config.key => {
+            let owner = crate::config::redact(&owner);
+            return reject(
+                store,
+                report,
+                Rejection::from(format!(
+                    "package {name} is already served from {owner}; rename the package or stop serving it there"
+                )),
+            );
+        }
+        Some(Source::Upload { uploader }) => {
+            return reject(
+                store,
+                report,
+                Rejection::from(format!(
+                    "package {name} was published with `dart pub publish` (first by {uploader}); a name comes from one source, so rename this package"
+                )),
+            );
+        }
+        _ => {}
+    }
     let release = match candidate::evaluate(repo, c.commit, name, path, &c.version_text) {
         Ok(r) => r,
         Err(rejection) => return reject(store, report, rejection),

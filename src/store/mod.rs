@@ -105,6 +105,8 @@ pub enum Added {
 pub trait Catalog: Send + Sync {
     /// Every served version, for building the index at start-up.
     fn versions(&self) -> Result<Vec<StoredVersion>, Error>;
+    /// Where the package's versions come from (that of any one of them), if it has any.
+    fn owner(&self, package: &str) -> Result<Option<Source>, Error>;
     /// Every tag record of one repository.
     fn tag_records(&self, repo: &str) -> Result<Vec<TagRecord>, Error>;
     /// Adds a version and the record of the tag that produced it (if from git),

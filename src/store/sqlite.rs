@@ -151,6 +151,18 @@ impl Catalog for SqliteCatalog {
             .map_err(q("listing versions"))
     }
 
+    fn owner(&self, package: &str) -> Result<Option<Source>, Error> {
+        self.conn()
+            .query_row(
+                &format!("SELECT {VERSION_COLUMNS} FROM versions WHERE package = ?1 LIMIT 1"),
+                [package],
+                version_from_row,
+            )
+            .optional()
+            .map(|v| v.map(|v| v.source))
+            .map_err(q("finding a package's owner"))
+    }
+
     fn tag_records(&self, repo: &str) -> Result<Vec<TagRecord>, Error> {
         let conn = self.conn();
         let mut stmt = conn

@@ -1,0 +1,211 @@
+//! The three steps of `dart pub publish` (PUB_PROTOCOL.md §5): `versions/new` hands out
+//! an absolute upload URL and an upload id, the multipart POST stores the archive and
+//! redirects to finalize, and finalize validates and publishes.
+
+use super::ApiError;
+use super::auth::Auth;
+use crate::app::AppState;
+use crate::auth::token_hint;
+use crate::clock::now;
+use crate::publish;
+use axum::extract::{Multipart, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+
+#[derive(Debug, Deserialize)]
+pub struct UploadId {
+    upload_id: Option<String>,
+}
+
+fn member(state: &AppState, caller: &crate::auth::Caller) -> Result<String, ApiError> {
+    caller
+        .member
+        .clone()
+        .ok_or_else(|| ApiError::Unauthenticated(token_hint(&state.config.load())))
+}
+
+fn publish_error(e: publish::Error) -> ApiError {
+    match e {
+        publish::Error::Refused {
+            status: 403,
+            message,
+        } => ApiError::Forbidden(message),
+        publish::Error::Refused {
+            status: 404,
+            message,
+        } => ApiError::NotFound(message),
+        publish::Error::Refused { message, .. } => ApiError::BadRequest(message),
+        other => ApiError::internal("publish", &other),
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, publish::Error> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal("publish", &e))?
+        .map_err(publish_error)
+}
+
+/// Step 1: `GET api/packages/versions/new`.
+pub async fn new_upload(
+    State(state): State<Arc<AppState>>,
+    Auth(caller): Auth,
+) -> Result<Response, ApiError> {
+    let member = member(&state, &caller)?;
+    let s = state.clone();
+    let id = blocking(move || publish::start(&s.store, &member, now())).await?;
+    let url = state
+        .config
+        .load()
+        .base_url
+        .join("api/packages/versions/upload");
+    Ok((
+        [(header::CONTENT_TYPE, super::JSON)],
+        json!({"url": url, "fields": {"upload_id": id}}).to_string(),
+    )
+        .into_response())
+}
+
+/// An upload-step error the client displays: GCS-style XML (§5.3); JSON would be
+/// silently dropped at this step.
+fn xml_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+        format!(
+            "<?xml version='1.0' encoding='UTF-8'?><Error><Code>{}</Code><Message>{}</Message></Error>",
+            escape(code),
+            escape(message)
+        ),
+    )
+        .into_response()
+}
+
+/// Step 2: the multipart `POST`. Anything that arrives is stored and checked at
+/// finalize, where the client shows the reason; only what prevents storing it is
+/// refused here.
+pub async fn upload(
+    State(state): State<Arc<AppState>>,
+    Auth(caller): Auth,
+    mut form: Multipart,
+) -> Result<Response, ApiError> {
+    let member = member(&state, &caller)?;
+    let limit = state.config.load().uploads.max_archive_bytes;
+    let mut id = None;
+    let mut archive: Option<Vec<u8>> = None;
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                return Ok(xml_error(
+                    StatusCode::BAD_REQUEST,
+                    "MalformedPOSTRequest",
+                    &format!("the upload is not valid multipart/form-data: {e}"),
+                ));
+            }
+        };
+        match field.name() {
+            Some("upload_id") => id = field.text().await.ok(),
+            Some("file") => {
+                let mut field = field;
+                let mut bytes = Vec::new();
+                loop {
+                    match field.chunk().await {
+                        Ok(Some(chunk)) => {
+                            if (bytes.len() + chunk.len()) as u64 > limit {
+                                return Ok(xml_error(
+                                    StatusCode::BAD_REQUEST,
+                                    "EntityTooLarge",
+                                    &format!(
+                                        "the archive is larger than this registry's limit of {} MiB; make the package smaller (check .pubignore)",
+                                        limit >> 20
+                                    ),
+                                ));
+                            }
+                            bytes.extend_from_slice(&chunk);
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            return Ok(xml_error(
+                                StatusCode::BAD_REQUEST,
+                                "IncompleteBody",
+                                &format!("the upload was cut off: {e}"),
+                            ));
+                        }
+                    }
+                }
+                archive = Some(bytes);
+            }
+            // Unknown fields are ignored, like a storage service would.
+            _ => {}
+        }
+    }
+    let (Some(id), Some(bytes)) = (id, archive) else {
+        return Ok(xml_error(
+            StatusCode::BAD_REQUEST,
+            "MissingFields",
+            "the upload needs the upload_id field and a file part named `file`; use `dart pub publish`",
+        ));
+    };
+    let s = state.clone();
+    let data_dir = state.config.load().data_dir.clone();
+    let upload_id = id.clone();
+    match blocking(move || publish::receive(&s.store, &data_dir, &upload_id, &member, &bytes)).await
+    {
+        Ok(()) => {}
+        Err(ApiError::BadRequest(m)) | Err(ApiError::NotFound(m)) => {
+            return Ok(xml_error(StatusCode::BAD_REQUEST, "InvalidUpload", &m));
+        }
+        Err(other) => return Err(other),
+    }
+    let location = state
+        .config
+        .load()
+        .base_url
+        .join(&format!("api/packages/versions/finalize?upload_id={id}"));
+    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response())
+}
+
+/// Step 3: `GET api/packages/versions/finalize?upload_id=…`.
+pub async fn finalize(
+    State(state): State<Arc<AppState>>,
+    Auth(caller): Auth,
+    Query(query): Query<UploadId>,
+) -> Result<Response, ApiError> {
+    let member = member(&state, &caller)?;
+    let Some(id) = query.upload_id else {
+        return Err(ApiError::BadRequest(
+            "finalize needs ?upload_id=…; run `dart pub publish` again".into(),
+        ));
+    };
+    let s = state.clone();
+    let result = blocking(move || {
+        let config = s.config.load();
+        let index = s.index.load();
+        publish::finalize(&config, &s.store, &index, &id, &member, now())
+    })
+    .await;
+    let message = result?;
+    // Serve the new version at once: the client resolves against the listing next.
+    let s = state.clone();
+    tokio::task::spawn_blocking(move || s.refresh_index())
+        .await
+        .map_err(|e| ApiError::internal("publish", &e))?
+        .map_err(|e| ApiError::internal("publish", &e))?;
+    Ok((
+        [(header::CONTENT_TYPE, super::JSON)],
+        json!({"success": {"message": message}}).to_string(),
+    )
+        .into_response())
+}
