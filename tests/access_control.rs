@@ -458,3 +458,33 @@ fn wait_for(mut condition: impl FnMut() -> bool) {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+#[test]
+fn a_token_revoked_from_the_command_line_stops_working_within_a_second() {
+    let r = registry(false);
+    let s = &r.server;
+    let issued = token::issue(
+        &s.state.store,
+        "alice@acme.dev",
+        "laptop",
+        None,
+        tagpub::clock::now(),
+    )
+    .unwrap();
+    let alice = s.client().with_token(issued.secret.expose());
+    assert_eq!(
+        alice.get_api("api/packages/secret_pkg").unwrap().status,
+        200
+    );
+    // What `tagpub token revoke` does, on the store, bypassing the server.
+    assert!(
+        s.state
+            .store
+            .tokens
+            .revoke_token(&issued.record.id, tagpub::clock::now())
+            .unwrap()
+    );
+    let revoked_at = std::time::Instant::now();
+    wait_for(|| alice.get_api("api/packages/secret_pkg").unwrap().status == 401);
+    assert!(revoked_at.elapsed() < std::time::Duration::from_secs(3));
+}

@@ -33,6 +33,7 @@ pub struct AppState {
     /// learned of the push.
     wakers: std::sync::Mutex<HashMap<String, tokio::sync::mpsc::Sender<std::time::Instant>>>,
     pub tracker: status::Tracker,
+    pub tokens: crate::auth::cache::TokenCache,
 }
 
 pub use crate::clock::now;
@@ -47,7 +48,7 @@ impl AppState {
         let store = Store::open(&config.data_dir)?;
         let index = Index::build(
             &config,
-            store.catalog.versions()?,
+            store.catalog.summaries(None)?,
             &store.publishing.packages()?,
         );
         Ok(Arc::new(AppState {
@@ -59,6 +60,7 @@ impl AppState {
             polling: Default::default(),
             wakers: Default::default(),
             tracker: Default::default(),
+            tokens: Default::default(),
         }))
     }
 
@@ -72,11 +74,57 @@ impl AppState {
         let config = self.config.load();
         let index = Index::build(
             &config,
-            self.store.catalog.versions()?,
+            self.store.catalog.summaries(None)?,
             &self.store.publishing.packages()?,
         );
         self.index.store(Arc::new(index));
         Ok(())
+    }
+
+    /// Re-reads the packages in `names` from the store and swaps in an index where only
+    /// they changed; cheaper than [`AppState::refresh_index`] with many packages.
+    pub fn refresh_packages(&self, names: &[String]) -> Result<(), store::Error> {
+        let config = self.config.load();
+        let mut versions = Vec::new();
+        let mut uploaded = Vec::new();
+        for name in names {
+            versions.extend(self.store.catalog.summaries(Some(name))?);
+            uploaded.extend(self.store.publishing.package(name)?);
+        }
+        let index = self
+            .index
+            .load()
+            .with_packages(&config, names, versions, &uploaded);
+        self.index.store(Arc::new(index));
+        Ok(())
+    }
+
+    /// The listing of `package`, rendered from the store on its first request in this
+    /// index generation.
+    pub fn listing(
+        &self,
+        package: &crate::index::PackageView,
+    ) -> Result<crate::index::Body, store::Error> {
+        if let Some(body) = package.cached_listing() {
+            return Ok(body.clone());
+        }
+        let stored = self.store.catalog.versions_of(&package.name)?;
+        let body = crate::index::listing_body(&self.config.load(), package, &stored);
+        Ok(package.cache_listing(body))
+    }
+
+    /// `GET api/packages/{name}/versions/{version}`, rendered per request: only clients
+    /// older than Dart 2.14 ask for it.
+    pub fn version_info(
+        &self,
+        package: &crate::index::PackageView,
+        version: &str,
+    ) -> Result<Option<crate::index::Body>, store::Error> {
+        let stored = self.store.catalog.versions_of(&package.name)?;
+        Ok(stored
+            .iter()
+            .find(|s| s.version == version)
+            .and_then(|s| crate::index::version_body(&self.config.load(), package, s)))
     }
 
     /// Asks for a sync of repository `key` soon; returns false if it has no poll loop.
@@ -140,7 +188,14 @@ impl AppState {
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
         if !report.new_versions.is_empty() {
-            self.refresh_index()?;
+            let mut names: Vec<String> = report
+                .new_versions
+                .iter()
+                .map(|(p, _, _)| p.clone())
+                .collect();
+            names.sort();
+            names.dedup();
+            self.refresh_packages(&names)?;
         }
         self.tracker
             .record_sync(&key, now(), started.elapsed(), &report);

@@ -2,6 +2,7 @@
 //! has exactly one place to live; tokens are in [`token`], members and teams in
 //! [`policy`].
 
+pub mod cache;
 pub mod policy;
 pub mod token;
 

@@ -96,19 +96,28 @@ pub fn check(store: &Store, secret: &str, now: i64) -> Result<Check, Error> {
         return Ok(Check::Unknown);
     }
     let presented = hash(secret);
-    let Some(record) = store.tokens.token_by_hash(&presented)? else {
-        return Ok(Check::Unknown);
+    Ok(classify(
+        &presented,
+        store.tokens.token_by_hash(&presented)?,
+        now,
+    ))
+}
+
+/// What the record found for hash `presented` (if any) means at `now`.
+pub fn classify(presented: &str, record: Option<TokenRecord>, now: i64) -> Check {
+    let Some(record) = record else {
+        return Check::Unknown;
     };
     if !bool::from(record.hash.as_bytes().ct_eq(presented.as_bytes())) {
-        return Ok(Check::Unknown);
+        return Check::Unknown;
     }
-    Ok(if record.revoked.is_some() {
+    if record.revoked.is_some() {
         Check::Revoked(record)
     } else if record.expires.is_some_and(|e| e <= now) {
         Check::Expired(record)
     } else {
         Check::Valid(record)
-    })
+    }
 }
 
 /// Whether `text` only uses characters `dart pub token add` accepts.

@@ -38,13 +38,28 @@ impl FromRequestParts<Arc<AppState>> for Auth {
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Err(unauthenticated("Only Bearer tokens are accepted"));
         }
-        let secret = secret.trim().to_string();
+        let secret = secret.trim();
         let now = crate::app::now();
-        let store = state.store.clone();
-        let checked = tokio::task::spawn_blocking(move || token::check(&store, &secret, now))
-            .await
-            .map_err(|e| ApiError::internal("check a token", &e))?
-            .map_err(|e| ApiError::internal("check a token", &e))?;
+        let checked = if !secret.starts_with(token::PREFIX) {
+            Check::Unknown
+        } else {
+            let presented = token::hash(secret);
+            let record = match state.tokens.get(&presented) {
+                Some(record) => record,
+                None => {
+                    let store = state.store.clone();
+                    let hash = presented.clone();
+                    let record =
+                        tokio::task::spawn_blocking(move || store.tokens.token_by_hash(&hash))
+                            .await
+                            .map_err(|e| ApiError::internal("check a token", &e))?
+                            .map_err(|e| ApiError::internal("check a token", &e))?;
+                    state.tokens.put(&presented, record.clone());
+                    record
+                }
+            };
+            token::classify(&presented, record, now)
+        };
         match checked {
             Check::Valid(record) if policy::is_member(&config, &record.member) => {
                 state.record_token_use(&record.id, now);

@@ -42,12 +42,14 @@ fn ok(message: String) -> Response {
 /// Runs a change on a blocking thread, then re-renders the index so listings show it.
 async fn change(
     state: &Arc<AppState>,
+    package: &str,
     f: impl FnOnce(&AppState) -> Result<String, publish::Error> + Send + 'static,
 ) -> Result<Response, ApiError> {
     let s = state.clone();
+    let package = package.to_string();
     let message = tokio::task::spawn_blocking(move || {
         let message = f(&s)?;
-        s.refresh_index()?;
+        s.refresh_packages(&[package])?;
         Ok::<_, publish::Error>(message)
     })
     .await
@@ -85,7 +87,7 @@ pub async fn package_options(
         &bytes,
         r#"{"isDiscontinued": true, "replacedBy": "other_package"}"#,
     )?;
-    change(&state, move |s| {
+    change(&state, &name.clone(), move |s| {
         publish::discontinue(
             &s.config.load(),
             &s.store,
@@ -113,7 +115,7 @@ pub async fn version_options(
 ) -> Result<Response, ApiError> {
     let actor = actor(&state, &caller)?;
     let options: VersionOptions = body(&bytes, r#"{"isRetracted": true}"#)?;
-    change(&state, move |s| {
+    change(&state, &name.clone(), move |s| {
         publish::retract(
             &s.config.load(),
             &s.store,
@@ -165,7 +167,7 @@ pub async fn add_uploader(
 ) -> Result<Response, ApiError> {
     let actor = actor(&state, &caller)?;
     let uploader: Uploader = body(&bytes, r#"{"email": "someone@acme.dev"}"#)?;
-    change(&state, move |s| {
+    change(&state, &name.clone(), move |s| {
         publish::set_uploader(
             &s.config.load(),
             &s.store,
@@ -185,7 +187,7 @@ pub async fn remove_uploader(
     Path((name, email)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let actor = actor(&state, &caller)?;
-    change(&state, move |s| {
+    change(&state, &name.clone(), move |s| {
         publish::set_uploader(
             &s.config.load(),
             &s.store,

@@ -39,7 +39,7 @@ pub fn json_body(body: &Body, request: &HeaderMap) -> Response {
     let bytes = if gzip {
         body.gzip.clone()
     } else {
-        body.plain.clone()
+        bytes::Bytes::from(body.plain())
     };
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
@@ -67,7 +67,12 @@ pub async fn listing(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let package = readable(&state, &name, &caller)?;
-    Ok(json_body(&package.listing, &headers))
+    let s = state.clone();
+    let body = tokio::task::spawn_blocking(move || s.listing(&package))
+        .await
+        .map_err(|e| ApiError::internal("render a listing", &e))?
+        .map_err(|e| ApiError::internal("render a listing", &e))?;
+    Ok(json_body(&body, &headers))
 }
 
 pub async fn version_info(
@@ -77,10 +82,16 @@ pub async fn version_info(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let package = readable(&state, &name, &caller)?;
-    let Some(v) = package.version(&version) else {
+    if package.version(&version).is_none() {
         return Err(ApiError::NotFound(format!(
             "package `{name}` has no version {version}"
         )));
-    };
-    Ok(json_body(&v.info, &headers))
+    }
+    let s = state.clone();
+    let body = tokio::task::spawn_blocking(move || s.version_info(&package, &version))
+        .await
+        .map_err(|e| ApiError::internal("render a version", &e))?
+        .map_err(|e| ApiError::internal("render a version", &e))?;
+    let body = body.ok_or_else(|| ApiError::Internal("render a version".into()))?;
+    Ok(json_body(&body, &headers))
 }

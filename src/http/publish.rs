@@ -196,13 +196,15 @@ pub async fn finalize(
         publish::finalize(&config, &s.store, &index, &id, &member, now())
     })
     .await;
-    let message = result?;
+    let (message, changed) = result?;
     // Serve the new version at once: the client resolves against the listing next.
     let s = state.clone();
-    tokio::task::spawn_blocking(move || s.refresh_index())
-        .await
-        .map_err(|e| ApiError::internal("publish", &e))?
-        .map_err(|e| ApiError::internal("publish", &e))?;
+    tokio::task::spawn_blocking(move || {
+        s.refresh_packages(&changed.into_iter().collect::<Vec<_>>())
+    })
+    .await
+    .map_err(|e| ApiError::internal("publish", &e))?
+    .map_err(|e| ApiError::internal("publish", &e))?;
     Ok((
         [(header::CONTENT_TYPE, super::JSON)],
         json!({"success": {"message": message}}).to_string(),

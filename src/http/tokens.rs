@@ -174,6 +174,7 @@ pub async fn revoke(
         store.tokens.revoke_token(&target, now())
     })
     .await?;
+    state.tokens.clear();
     info!(actor = %actor, member = %record.member, token_id = %id, "{actor} revoked token {id} of {}", record.member);
     Ok(json_response(StatusCode::OK, json!({ "revoked": [id] })))
 }
@@ -202,6 +203,7 @@ pub async fn revoke_member(
         store.tokens.revoke_member(&m, now())
     })
     .await?;
+    state.tokens.clear();
     info!(actor = %actor, member = %member, count = ids.len(), "{actor} revoked every token of {member}: {}", ids.join(", "));
     Ok(json_response(StatusCode::OK, json!({ "revoked": ids })))
 }

@@ -97,8 +97,9 @@ fn owned_upload(
     Ok(upload)
 }
 
-/// Checks and publishes upload `id`. Success and refusals are recorded so a retried
-/// finalize gets the same answer.
+/// Checks and publishes upload `id`; returns the message for the client and the
+/// package that changed (none when replaying an earlier success). Success and
+/// refusals are recorded so a retried finalize gets the same answer.
 pub fn finalize(
     config: &Config,
     store: &Store,
@@ -106,10 +107,10 @@ pub fn finalize(
     id: &str,
     member: &str,
     now: i64,
-) -> Result<String, Error> {
+) -> Result<(String, Option<String>), Error> {
     let upload = owned_upload(store, id, member)?;
     match &upload.outcome {
-        Some(Ok(message)) => return Ok(message.clone()),
+        Some(Ok(message)) => return Ok((message.clone(), None)),
         Some(Err(message)) => return Err(refused(400, message.clone())),
         None => {}
     }
@@ -149,7 +150,7 @@ pub fn finalize(
                 .set_upload_outcome(id, &Ok(message.clone()))?;
             staging::remove(&config.data_dir, id);
             info!(member = %member, package = %package, "{member} published {package}");
-            Ok(message)
+            Ok((message, Some(package)))
         }
         Err(Rejection {
             status, message, ..

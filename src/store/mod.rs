@@ -55,6 +55,16 @@ pub struct StoredVersion {
     pub source: Source,
 }
 
+/// What the index keeps of a version: everything but the pubspec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionSummary {
+    pub package: String,
+    pub version: String,
+    pub sha256: String,
+    pub archive_size: u64,
+    pub source: Source,
+}
+
 /// Where a version came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
@@ -105,6 +115,10 @@ pub enum Added {
 pub trait Catalog: Send + Sync {
     /// Every served version, for building the index at start-up.
     fn versions(&self) -> Result<Vec<StoredVersion>, Error>;
+    /// Summaries of every version, or of one package's, for the index.
+    fn summaries(&self, package: Option<&str>) -> Result<Vec<VersionSummary>, Error>;
+    /// Every version of one package, pubspecs included, for rendering its listing.
+    fn versions_of(&self, package: &str) -> Result<Vec<StoredVersion>, Error>;
     /// Where the package's versions come from (that of any one of them), if it has any.
     fn owner(&self, package: &str) -> Result<Option<Source>, Error>;
     /// Every tag record of one repository.

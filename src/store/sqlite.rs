@@ -1,7 +1,7 @@
 //! The embedded catalog: one SQLite file in WAL mode, so the daemon and a `tagpub`
 //! command on the same data dir can work at the same time.
 
-use super::{Added, Catalog, Error, Source, StoredVersion, TagOutcome, TagRecord};
+use super::{Added, Catalog, Error, Source, StoredVersion, TagOutcome, TagRecord, VersionSummary};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 use std::sync::Mutex;
@@ -149,6 +149,50 @@ impl Catalog for SqliteCatalog {
             .map_err(q("listing versions"))?;
         rows.collect::<Result<_, _>>()
             .map_err(q("listing versions"))
+    }
+
+    fn summaries(&self, package: Option<&str>) -> Result<Vec<VersionSummary>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT package, version, sha256, archive_size, source_repo, source_tag, source_commit, uploader
+                 FROM versions WHERE ?1 IS NULL OR package = ?1",
+            )
+            .map_err(q("listing versions"))?;
+        let rows = stmt
+            .query_map([package], |row| {
+                Ok(VersionSummary {
+                    package: row.get(0)?,
+                    version: row.get(1)?,
+                    sha256: row.get(2)?,
+                    archive_size: row.get::<_, i64>(3)? as u64,
+                    source: match row.get::<_, Option<String>>(7)? {
+                        Some(uploader) => Source::Upload { uploader },
+                        None => Source::Git {
+                            repo: row.get(4)?,
+                            tag: row.get(5)?,
+                            commit: row.get(6)?,
+                        },
+                    },
+                })
+            })
+            .map_err(q("listing versions"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(q("listing versions"))
+    }
+
+    fn versions_of(&self, package: &str) -> Result<Vec<StoredVersion>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {VERSION_COLUMNS} FROM versions WHERE package = ?1"
+            ))
+            .map_err(q("reading a package"))?;
+        let rows = stmt
+            .query_map([package], version_from_row)
+            .map_err(q("reading a package"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(q("reading a package"))
     }
 
     fn owner(&self, package: &str) -> Result<Option<Source>, Error> {
