@@ -54,18 +54,7 @@ async fn change(
     })
     .await
     .map_err(|e| ApiError::internal("change a package", &e))?
-    .map_err(|e| match e {
-        publish::Error::Refused {
-            status: 403,
-            message,
-        } => ApiError::Forbidden(message),
-        publish::Error::Refused {
-            status: 404,
-            message,
-        } => ApiError::NotFound(message),
-        publish::Error::Refused { message, .. } => ApiError::BadRequest(message),
-        other => ApiError::internal("change a package", &other),
-    })?;
+    .map_err(super::publish::publish_error)?;
     Ok(ok(message))
 }
 

@@ -27,7 +27,8 @@ fn member(state: &AppState, caller: &crate::auth::Caller) -> Result<String, ApiE
         .ok_or_else(|| ApiError::Unauthenticated(token_hint(&state.config.load())))
 }
 
-fn publish_error(e: publish::Error) -> ApiError {
+/// The answer for a publishing failure: refusals by their status, the rest internal.
+pub(super) fn publish_error(e: publish::Error) -> ApiError {
     match e {
         publish::Error::Refused {
             status: 403,
