@@ -329,16 +329,11 @@ fn rebuild_missing(
     repo: &Repo,
     report: &mut RepoReport,
 ) -> Result<(), crate::store::Error> {
-    for v in store.catalog.versions()? {
-        let Source::Git {
-            repo: key,
-            tag,
-            commit,
-        } = &v.source
-        else {
+    for v in store.catalog.summaries_from_repo(&config.key)? {
+        let Source::Git { tag, commit, .. } = &v.source else {
             continue;
         };
-        if key != &config.key || store.blobs.contains(&v.sha256) {
+        if store.blobs.contains(&v.sha256) {
             continue;
         }
         let path = config

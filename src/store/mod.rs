@@ -113,10 +113,10 @@ pub enum Added {
 
 /// The catalog: which versions exist and what happened to each tag.
 pub trait Catalog: Send + Sync {
-    /// Every served version, for building the index at start-up.
-    fn versions(&self) -> Result<Vec<StoredVersion>, Error>;
     /// Summaries of every version, or of one package's, for the index.
     fn summaries(&self, package: Option<&str>) -> Result<Vec<VersionSummary>, Error>;
+    /// Summaries of the versions served from one repository (a config key).
+    fn summaries_from_repo(&self, repo: &str) -> Result<Vec<VersionSummary>, Error>;
     /// Every version of one package, pubspecs included, for rendering its listing.
     fn versions_of(&self, package: &str) -> Result<Vec<StoredVersion>, Error>;
     /// Where the package's versions come from (that of any one of them), if it has any.

@@ -60,6 +60,40 @@ impl SqliteCatalog {
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         lock(&self.conn)
     }
+
+    fn query_summaries(
+        &self,
+        filter: &str,
+        arg: Option<&str>,
+    ) -> Result<Vec<VersionSummary>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT package, version, sha256, archive_size, source_repo, source_tag, source_commit, uploader
+                 FROM versions {filter}"
+            ))
+            .map_err(q("listing versions"))?;
+        let rows = stmt
+            .query_map([arg], |row| {
+                Ok(VersionSummary {
+                    package: row.get(0)?,
+                    version: row.get(1)?,
+                    sha256: row.get(2)?,
+                    archive_size: row.get::<_, i64>(3)? as u64,
+                    source: match row.get::<_, Option<String>>(7)? {
+                        Some(uploader) => Source::Upload { uploader },
+                        None => Source::Git {
+                            repo: row.get(4)?,
+                            tag: row.get(5)?,
+                            commit: row.get(6)?,
+                        },
+                    },
+                })
+            })
+            .map_err(q("listing versions"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(q("listing versions"))
+    }
 }
 
 /// Opens the SQLite file shared by the catalog and the tokens, in WAL mode so the
@@ -139,46 +173,12 @@ fn upsert_tag(conn: &Connection, tag: &TagRecord) -> rusqlite::Result<()> {
 }
 
 impl Catalog for SqliteCatalog {
-    fn versions(&self) -> Result<Vec<StoredVersion>, Error> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare(&format!("SELECT {VERSION_COLUMNS} FROM versions"))
-            .map_err(q("listing versions"))?;
-        let rows = stmt
-            .query_map([], version_from_row)
-            .map_err(q("listing versions"))?;
-        rows.collect::<Result<_, _>>()
-            .map_err(q("listing versions"))
+    fn summaries(&self, package: Option<&str>) -> Result<Vec<VersionSummary>, Error> {
+        self.query_summaries("WHERE ?1 IS NULL OR package = ?1", package)
     }
 
-    fn summaries(&self, package: Option<&str>) -> Result<Vec<VersionSummary>, Error> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT package, version, sha256, archive_size, source_repo, source_tag, source_commit, uploader
-                 FROM versions WHERE ?1 IS NULL OR package = ?1",
-            )
-            .map_err(q("listing versions"))?;
-        let rows = stmt
-            .query_map([package], |row| {
-                Ok(VersionSummary {
-                    package: row.get(0)?,
-                    version: row.get(1)?,
-                    sha256: row.get(2)?,
-                    archive_size: row.get::<_, i64>(3)? as u64,
-                    source: match row.get::<_, Option<String>>(7)? {
-                        Some(uploader) => Source::Upload { uploader },
-                        None => Source::Git {
-                            repo: row.get(4)?,
-                            tag: row.get(5)?,
-                            commit: row.get(6)?,
-                        },
-                    },
-                })
-            })
-            .map_err(q("listing versions"))?;
-        rows.collect::<Result<_, _>>()
-            .map_err(q("listing versions"))
+    fn summaries_from_repo(&self, repo: &str) -> Result<Vec<VersionSummary>, Error> {
+        self.query_summaries("WHERE source_repo = ?1 AND uploader IS NULL", Some(repo))
     }
 
     fn versions_of(&self, package: &str) -> Result<Vec<StoredVersion>, Error> {
@@ -355,7 +355,10 @@ mod tests {
         assert_eq!(again, Added::AlreadyExists(version("1.0.0", "aa")));
         drop(cat);
         let cat = SqliteCatalog::open(&path).unwrap();
-        assert_eq!(cat.versions().unwrap(), vec![version("1.0.0", "aa")]);
+        assert_eq!(
+            cat.versions_of("foo").unwrap(),
+            vec![version("1.0.0", "aa")]
+        );
         assert_eq!(
             cat.tag_records("r").unwrap(),
             vec![served("v1.0.0", "1.0.0")]
