@@ -43,6 +43,11 @@ impl TagPattern {
             .then_some(middle)
     }
 
+    /// The fixed text before `{{version}}`; every matching tag starts with it.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     /// The tag that would release `version`.
     pub fn tag_for(&self, version: &str) -> String {
         format!("{}{version}{}", self.prefix, self.suffix)

@@ -24,19 +24,28 @@ pub struct Candidate {
     pub version_text: String,
 }
 
-/// Groups `tags` by the package whose pattern they match.
+/// The tags (sorted by name) that start with `prefix`, found by binary search: a
+/// monorepo with thousands of packages and tags must not compare every tag with every
+/// package's patterns.
+fn with_prefix<'t>(tags: &'t [Tag], prefix: &str) -> &'t [Tag] {
+    let start = tags.partition_point(|t| t.name.as_str() < prefix);
+    let len = tags[start..].partition_point(|t| t.name.starts_with(prefix));
+    &tags[start..start + len]
+}
+
+/// Groups `tags` (sorted by name, as [`Repo::tags`] returns them) by the package whose
+/// pattern they match.
 pub fn plan<'c>(config: &'c Repository, repo: &Repo, tags: &[Tag]) -> Vec<PackagePlan<'c>> {
     config
         .packages
         .iter()
         .map(|spec| {
-            let mut candidates: Vec<Candidate> = tags
+            let mut candidates: Vec<Candidate> = spec
+                .tag_patterns
                 .iter()
-                .filter_map(|t| {
-                    let text = spec
-                        .tag_patterns
-                        .iter()
-                        .find_map(|p| p.candidate(&t.name))?;
+                .flat_map(|p| with_prefix(tags, p.prefix()).iter().map(move |t| (p, t)))
+                .filter_map(|(p, t)| {
+                    let text = p.candidate(&t.name)?;
                     Some(Candidate {
                         tag: t.name.clone(),
                         commit: t.commit,
@@ -44,6 +53,9 @@ pub fn plan<'c>(config: &'c Repository, repo: &Repo, tags: &[Tag]) -> Vec<Packag
                     })
                 })
                 .collect();
+            // A tag matching two patterns of one package is one candidate.
+            candidates.sort_by(|a, b| a.tag.cmp(&b.tag));
+            candidates.dedup_by(|a, b| a.tag == b.tag);
             // Newest first, so the name comes from the most recent release and the log
             // reads like a changelog.
             candidates.sort_by(|a, b| {
@@ -63,4 +75,41 @@ pub fn plan<'c>(config: &'c Repository, repo: &Repo, tags: &[Tag]) -> Vec<Packag
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_with_a_prefix_are_found_in_the_sorted_list() {
+        let tags: Vec<Tag> = [
+            "1.0.0",
+            "bar-v1",
+            "foo-v1.0.0",
+            "foo-v2.0.0",
+            "foo-x",
+            "foox",
+            "zed",
+        ]
+        .iter()
+        .map(|n| Tag {
+            name: n.to_string(),
+            commit: gix::ObjectId::null(gix::hash::Kind::Sha1),
+        })
+        .collect();
+        let names = |p: &str| {
+            with_prefix(&tags, p)
+                .iter()
+                .map(|t| t.name.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names("foo-v"), ["foo-v1.0.0", "foo-v2.0.0"]);
+        assert_eq!(
+            names(""),
+            tags.iter().map(|t| t.name.clone()).collect::<Vec<_>>()
+        );
+        assert_eq!(names("nope"), Vec::<String>::new());
+        assert_eq!(names("zed"), ["zed"]);
+    }
 }
