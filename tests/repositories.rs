@@ -117,3 +117,32 @@ fn a_repository_that_never_existed_is_reported_not_fatal() {
     );
     assert_eq!(server.client().list("fine").unwrap().versions(), ["1.0.0"]);
 }
+
+/// Regression: two repositories finishing their sync at the same moment each stored an
+/// index holding only their own new package, so one package went missing (404).
+#[test]
+fn concurrent_syncs_of_many_repositories_keep_every_package_listed() {
+    let repos: Vec<GitRepo> = (0..8)
+        .map(|i| {
+            let r = GitRepo::init();
+            r.release(&format!("pkg{i}"), "1.0.0", "v1.0.0");
+            r
+        })
+        .collect();
+    let config: String = repos
+        .iter()
+        .map(|r| format!("  - url: {}\n    poll_interval: 1h\n", r.path().display()))
+        .collect();
+    for _ in 0..3 {
+        let dir = tempfile::tempdir().unwrap();
+        // The poll loops sync every repository at start, concurrently with this pass.
+        let server = start(dir.path(), "", &format!("repositories:\n{config}"));
+        server.sync();
+        for i in 0..8 {
+            assert!(
+                server.client().list(&format!("pkg{i}")).is_ok(),
+                "pkg{i} went missing"
+            );
+        }
+    }
+}

@@ -34,6 +34,9 @@ pub struct AppState {
     wakers: std::sync::Mutex<HashMap<String, tokio::sync::mpsc::Sender<std::time::Instant>>>,
     pub tracker: status::Tracker,
     pub tokens: crate::auth::cache::TokenCache,
+    /// Serialises index updates: each reads the current index and stores a changed
+    /// copy, so two at once would lose one of the changes.
+    index_update: std::sync::Mutex<()>,
 }
 
 pub use crate::clock::now;
@@ -61,6 +64,7 @@ impl AppState {
             wakers: Default::default(),
             tracker: Default::default(),
             tokens: Default::default(),
+            index_update: Default::default(),
         }))
     }
 
@@ -71,6 +75,7 @@ impl AppState {
 
     /// Rebuilds the served index from the store.
     pub fn refresh_index(&self) -> Result<(), store::Error> {
+        let _update = self.index_update.lock().unwrap_or_else(|p| p.into_inner());
         let config = self.config.load();
         let index = Index::build(
             &config,
@@ -84,6 +89,7 @@ impl AppState {
     /// Re-reads the packages in `names` from the store and swaps in an index where only
     /// they changed; cheaper than [`AppState::refresh_index`] with many packages.
     pub fn refresh_packages(&self, names: &[String]) -> Result<(), store::Error> {
+        let _update = self.index_update.lock().unwrap_or_else(|p| p.into_inner());
         let config = self.config.load();
         let mut versions = Vec::new();
         let mut uploaded = Vec::new();
