@@ -133,7 +133,7 @@ fn concurrent_syncs_of_many_repositories_keep_every_package_listed() {
         .iter()
         .map(|r| format!("  - url: {}\n    poll_interval: 1h\n", r.path().display()))
         .collect();
-    for _ in 0..3 {
+    for _ in 0..10 {
         let dir = tempfile::tempdir().unwrap();
         // The poll loops sync every repository at start, concurrently with this pass.
         let server = start(dir.path(), "", &format!("repositories:\n{config}"));
