@@ -34,6 +34,8 @@ pub struct AppState {
     wakers: std::sync::Mutex<HashMap<String, tokio::sync::mpsc::Sender<std::time::Instant>>>,
     pub tracker: status::Tracker,
     pub tokens: crate::auth::cache::TokenCache,
+    /// Archives served recently, kept in memory.
+    pub hot: crate::http::hot::HotArchives,
     /// Serialises index updates: each reads the current index and stores a changed
     /// copy, so two at once would lose one of the changes.
     index_update: std::sync::Mutex<()>,
@@ -64,6 +66,7 @@ impl AppState {
             wakers: Default::default(),
             tracker: Default::default(),
             tokens: Default::default(),
+            hot: Default::default(),
             index_update: Default::default(),
         }))
     }

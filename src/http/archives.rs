@@ -26,15 +26,23 @@ pub async fn download(
             "package `{name}` has no version {version}"
         )));
     };
-    let sha256 = v.sha256.clone();
-    let store = state.store.clone();
-    let bytes = tokio::task::spawn_blocking(move || store.blobs.get(&sha256))
-        .await
-        .map_err(|e| ApiError::internal("read an archive", &e))?
-        .map_err(|e| ApiError::internal("read an archive", &e))?;
-    let Some(bytes) = bytes else {
-        tracing::error!(package = %name, version = %version, sha256 = %v.sha256, "the archive of {name} {version} is missing from the store; run `tagpub sync` to rebuild it");
-        return Err(ApiError::Internal("read an archive".into()));
+    let bytes = match state.hot.get(&v.sha256) {
+        Some(bytes) => bytes,
+        None => {
+            let sha256 = v.sha256.clone();
+            let store = state.store.clone();
+            let read = tokio::task::spawn_blocking(move || store.blobs.get(&sha256))
+                .await
+                .map_err(|e| ApiError::internal("read an archive", &e))?
+                .map_err(|e| ApiError::internal("read an archive", &e))?;
+            let Some(read) = read else {
+                tracing::error!(package = %name, version = %version, sha256 = %v.sha256, "the archive of {name} {version} is missing from the store; run `tagpub sync` to rebuild it");
+                return Err(ApiError::Internal("read an archive".into()));
+            };
+            let read = bytes::Bytes::from(read);
+            state.hot.put(&v.sha256, read.clone());
+            read
+        }
     };
     let mut response = bytes.into_response();
     let headers = response.headers_mut();

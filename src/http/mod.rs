@@ -6,6 +6,7 @@ mod auth;
 mod error;
 mod health;
 mod hooks;
+pub mod hot;
 mod manage;
 mod packages;
 mod publish;

@@ -67,6 +67,10 @@ pub async fn listing(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let package = readable(&state, &name, &caller)?;
+    // The common case answers from memory, without a hop to a blocking thread.
+    if let Some(body) = package.cached_listing() {
+        return Ok(json_body(body, &headers));
+    }
     let s = state.clone();
     let body = tokio::task::spawn_blocking(move || s.listing(&package))
         .await
