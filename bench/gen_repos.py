@@ -4,6 +4,7 @@
 Running `git commit`/`git tag` once per release would take minutes for the larger cases,
 so each repository is written as one fast-import stream into a fresh bare repository.
 Content is pseudo-random with a fixed seed: every run builds the same repositories.
+Refs end up packed (`git pack-refs --all`), as in a repository that has been gc'd.
 
     gen_repos.py archive DIR [TAGS] [FILES]    one package, TAGS releases of ~FILES files
     gen_repos.py package DIR NAME VERSIONS [ASSET_BYTES]
@@ -64,6 +65,7 @@ class Stream:
             env=GIT_ENV,
             stdin=subprocess.PIPE,
         )
+        self.git_dir = git_dir
         self.mark = 0
         self.time = EPOCH
 
@@ -99,6 +101,9 @@ class Stream:
         self.proc.stdin.close()
         if self.proc.wait() != 0:
             raise SystemExit("git fast-import failed")
+        # fast-import leaves one loose file per tag; a served repository has usually been
+        # through `git gc`, which packs them.
+        subprocess.run(["git", "pack-refs", "--all"], cwd=self.git_dir, check=True, env=GIT_ENV)
 
 
 def archive_repo(git_dir, tags=200, files=300, name="bench_archive"):

@@ -34,6 +34,8 @@ pub struct AppState {
     wakers: std::sync::Mutex<HashMap<String, tokio::sync::mpsc::Sender<std::time::Instant>>>,
     pub tracker: status::Tracker,
     pub tokens: crate::auth::cache::TokenCache,
+    /// Limits concurrent sync passes to the number of cores.
+    sync_slots: tokio::sync::Semaphore,
     /// Archives served recently, kept in memory.
     pub hot: crate::http::hot::HotArchives,
     /// Serialises index updates: each reads the current index and stores a changed
@@ -67,6 +69,9 @@ impl AppState {
             tracker: Default::default(),
             tokens: Default::default(),
             hot: Default::default(),
+            sync_slots: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+            ),
             index_update: Default::default(),
         }))
     }
@@ -187,6 +192,9 @@ impl AppState {
     ) -> Result<RepoReport, store::Error> {
         let lock = self.lock_for(&repo.key);
         let _guard = lock.lock().await;
+        // At most one pass per core at a time: fifty repositories starting together
+        // otherwise hold fifty passes' worth of memory at once.
+        let _slot = self.sync_slots.acquire().await;
         let state = self.clone();
         let mirrors = self.config.load().data_dir.join("mirrors");
         let key = repo.key.clone();

@@ -29,12 +29,13 @@ async fn poll_loop(state: Arc<AppState>, key: String, mut stop: watch::Receiver<
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .insert(key.clone(), tx.clone());
-    // Kept for the life of the loop: dropping it stops watching.
-    let _watcher = state
-        .config
-        .load()
-        .repository(&key)
-        .and_then(|r| watch_local(r, tx));
+    // Kept for the life of the loop: dropping it stops watching. Setting up a watch
+    // walks the repository's refs/, which must not stall the async workers at start-up.
+    let repo = state.config.load().repository(&key).cloned();
+    let _watcher = tokio::task::spawn_blocking(move || repo.and_then(|r| watch_local(&r, tx)))
+        .await
+        .ok()
+        .flatten();
     let mut learned: Option<Instant> = None;
     loop {
         let Some(repo) = state.config.load().repository(&key).cloned() else {
