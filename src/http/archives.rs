@@ -73,10 +73,7 @@ pub async fn legacy_redirect(
             "package `{name}` has no version {version}"
         )));
     }
-    let target = state.config.load().base_url.join(&format!(
-        "packages/{name}/versions/{}.tar.gz",
-        version.replace('+', "%2B")
-    ));
+    let target = crate::index::archive_url(&state.config.load(), &name, &version);
     let location =
         HeaderValue::from_str(&target).map_err(|e| ApiError::internal("build a redirect", &e))?;
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response())

@@ -86,3 +86,12 @@ impl FromRequestParts<Arc<AppState>> for Auth {
         }
     }
 }
+
+/// The caller's member email, or the 401 that tells an anonymous caller how to get a
+/// token: for endpoints that need someone signed in whatever the package.
+pub fn require_member(state: &AppState, caller: &Caller) -> Result<String, ApiError> {
+    caller
+        .member
+        .clone()
+        .ok_or_else(|| ApiError::Unauthenticated(token_hint(&state.config.load())))
+}

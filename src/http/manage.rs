@@ -6,7 +6,7 @@
 use super::ApiError;
 use super::auth::Auth;
 use crate::app::AppState;
-use crate::auth::{Caller, policy, token_hint};
+use crate::auth::{Caller, policy};
 use crate::clock::{now, rfc3339};
 use crate::publish::{self, Actor};
 use axum::body::Bytes;
@@ -19,11 +19,7 @@ use serde_json::json;
 use std::sync::Arc;
 
 fn actor(state: &AppState, caller: &Caller) -> Result<Actor, ApiError> {
-    caller
-        .member
-        .clone()
-        .map(Actor::Member)
-        .ok_or_else(|| ApiError::Unauthenticated(token_hint(&state.config.load())))
+    super::auth::require_member(state, caller).map(Actor::Member)
 }
 
 fn body<T: DeserializeOwned>(bytes: &Bytes, example: &str) -> Result<T, ApiError> {
@@ -203,9 +199,7 @@ pub async fn audit(
     Query(query): Query<AuditQuery>,
 ) -> Result<Response, ApiError> {
     let config = state.config.load();
-    let Some(member) = caller.member else {
-        return Err(ApiError::Unauthenticated(token_hint(&config)));
-    };
+    let member = super::auth::require_member(&state, &caller)?;
     if !policy::is_admin(&config, &member) {
         return Err(ApiError::Forbidden(format!(
             "{member} is not an admin; only admins read the audit trail"

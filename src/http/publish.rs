@@ -5,7 +5,6 @@
 use super::ApiError;
 use super::auth::Auth;
 use crate::app::AppState;
-use crate::auth::token_hint;
 use crate::clock::now;
 use crate::publish;
 use axum::extract::{Multipart, Query, State};
@@ -18,13 +17,6 @@ use std::sync::Arc;
 #[derive(Debug, Deserialize)]
 pub struct UploadId {
     upload_id: Option<String>,
-}
-
-fn member(state: &AppState, caller: &crate::auth::Caller) -> Result<String, ApiError> {
-    caller
-        .member
-        .clone()
-        .ok_or_else(|| ApiError::Unauthenticated(token_hint(&state.config.load())))
 }
 
 /// The answer for a publishing failure: refusals by their status, the rest internal.
@@ -57,7 +49,7 @@ pub async fn new_upload(
     State(state): State<Arc<AppState>>,
     Auth(caller): Auth,
 ) -> Result<Response, ApiError> {
-    let member = member(&state, &caller)?;
+    let member = super::auth::require_member(&state, &caller)?;
     let s = state.clone();
     let id = blocking(move || publish::start(&s.store, &member, now())).await?;
     let url = state
@@ -100,7 +92,7 @@ pub async fn upload(
     Auth(caller): Auth,
     mut form: Multipart,
 ) -> Result<Response, ApiError> {
-    let member = member(&state, &caller)?;
+    let member = super::auth::require_member(&state, &caller)?;
     let limit = state.config.load().uploads.max_archive_bytes;
     let mut id = None;
     let mut archive: Option<Vec<u8>> = None;
@@ -184,7 +176,7 @@ pub async fn finalize(
     Auth(caller): Auth,
     Query(query): Query<UploadId>,
 ) -> Result<Response, ApiError> {
-    let member = member(&state, &caller)?;
+    let member = super::auth::require_member(&state, &caller)?;
     let Some(id) = query.upload_id else {
         return Err(ApiError::BadRequest(
             "finalize needs ?upload_id=…; run `dart pub publish` again".into(),

@@ -5,7 +5,7 @@
 use super::ApiError;
 use super::auth::Auth;
 use crate::app::AppState;
-use crate::auth::{policy, token_hint};
+use crate::auth::policy;
 use crate::clock::rfc3339;
 use axum::extract::State;
 use axum::http::header;
@@ -19,9 +19,7 @@ pub async fn status(
     Auth(caller): Auth,
 ) -> Result<Response, ApiError> {
     let config = state.config.load();
-    let Some(member) = caller.member else {
-        return Err(ApiError::Unauthenticated(token_hint(&config)));
-    };
+    let member = super::auth::require_member(&state, &caller)?;
     if !policy::is_admin(&config, &member) {
         return Err(ApiError::Forbidden(format!(
             "{member} is not an admin; only admins see api/status"

@@ -4,7 +4,7 @@
 use super::ApiError;
 use super::auth::Auth;
 use crate::app::AppState;
-use crate::auth::{Caller, policy, token};
+use crate::auth::{policy, token};
 use crate::clock::{now, parse_lifetime, rfc3339};
 use crate::store::TokenRecord;
 use axum::extract::{Path, Query, State};
@@ -53,13 +53,6 @@ pub fn describe(t: &TokenRecord) -> Value {
     })
 }
 
-fn signed_in(state: &AppState, caller: &Caller) -> Result<String, ApiError> {
-    caller
-        .member
-        .clone()
-        .ok_or_else(|| ApiError::Unauthenticated(crate::auth::token_hint(&state.config.load())))
-}
-
 async fn blocking<T: Send + 'static>(
     doing: &'static str,
     f: impl FnOnce() -> Result<T, crate::store::Error> + Send + 'static,
@@ -75,7 +68,7 @@ pub async fn issue(
     Auth(caller): Auth,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let actor = signed_in(&state, &caller)?;
+    let actor = super::auth::require_member(&state, &caller)?;
     let request: IssueRequest = if body.iter().all(u8::is_ascii_whitespace) {
         IssueRequest::default()
     } else {
@@ -125,7 +118,7 @@ pub async fn list(
     Auth(caller): Auth,
     Query(filter): Query<MemberFilter>,
 ) -> Result<Response, ApiError> {
-    let actor = signed_in(&state, &caller)?;
+    let actor = super::auth::require_member(&state, &caller)?;
     let config = state.config.load();
     if let Some(m) = &filter.member
         && !policy::may_manage(&config, &actor, m)
@@ -153,7 +146,7 @@ pub async fn revoke(
     Auth(caller): Auth,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let actor = signed_in(&state, &caller)?;
+    let actor = super::auth::require_member(&state, &caller)?;
     let store = state.store.clone();
     let lookup = id.clone();
     let Some(record) = blocking("find a token", move || store.tokens.token_by_id(&lookup)).await?
@@ -185,7 +178,7 @@ pub async fn revoke_member(
     Auth(caller): Auth,
     Query(filter): Query<MemberFilter>,
 ) -> Result<Response, ApiError> {
-    let actor = signed_in(&state, &caller)?;
+    let actor = super::auth::require_member(&state, &caller)?;
     let Some(member) = filter.member.map(|m| m.trim().to_ascii_lowercase()) else {
         return Err(ApiError::BadRequest(
             "say whose tokens to revoke: DELETE api/tokens?member=EMAIL, or DELETE api/tokens/ID for one".into(),

@@ -9,7 +9,7 @@
 mod render;
 mod settings;
 
-pub use render::{listing_body, version_body};
+pub use render::{archive_url, listing_body, version_body};
 
 use crate::auth::Readers;
 use crate::config::Config;

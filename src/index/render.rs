@@ -26,10 +26,14 @@ fn body(value: &Value) -> Body {
     }
 }
 
-/// Percent-encodes a path segment. Names and versions are ASCII from a small alphabet
-/// (`+` is the only character that needs care), so a full URL library is not needed.
-fn encode(segment: &str) -> String {
-    segment.replace('+', "%2B")
+/// The absolute `archive_url` of a version (§1.4), built from `base_url`. Names and
+/// versions are ASCII from a small alphabet (`+` is the only character that needs
+/// percent-encoding), so a full URL library is not needed.
+pub fn archive_url(config: &Config, package: &str, version: &str) -> String {
+    config.base_url.join(&format!(
+        "packages/{package}/versions/{}.tar.gz",
+        version.replace('+', "%2B")
+    ))
 }
 
 /// One `versions[]` entry.
@@ -54,11 +58,7 @@ fn entry(
     entry.insert("pubspec".into(), pubspec);
     entry.insert(
         "archive_url".into(),
-        json!(config.base_url.join(&format!(
-            "packages/{}/versions/{}.tar.gz",
-            encode(&package.name),
-            encode(&stored.version)
-        ))),
+        json!(archive_url(config, &package.name, &stored.version)),
     );
     entry.insert("archive_sha256".into(), json!(stored.sha256));
     entry.insert("published".into(), json!(rfc3339(stored.published)));

@@ -96,12 +96,6 @@ fn chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 /// One pass: fetch, evaluate new tags, store new versions, rebuild missing archives.
 /// Problems with single tags are reported, not fatal; only a broken store is an error.
 pub fn sync_repository(
@@ -272,7 +266,7 @@ fn ingest(
         sha256: sha256.clone(),
         pubspec_json: release.pubspec.json.to_string(),
         archive_size: release.archive.len() as u64,
-        published: now(),
+        published: crate::clock::now(),
         source: Source::Git {
             repo: config.key.clone(),
             tag: c.tag.clone(),

@@ -80,14 +80,7 @@ impl SqliteCatalog {
                     version: row.get(1)?,
                     sha256: row.get(2)?,
                     archive_size: row.get::<_, i64>(3)? as u64,
-                    source: match row.get::<_, Option<String>>(7)? {
-                        Some(uploader) => Source::Upload { uploader },
-                        None => Source::Git {
-                            repo: row.get(4)?,
-                            tag: row.get(5)?,
-                            commit: row.get(6)?,
-                        },
-                    },
+                    source: source_from_row(row, 4)?,
                 })
             })
             .map_err(q("listing versions"))?;
@@ -126,6 +119,19 @@ pub(super) fn lock(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connec
     conn.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The source of a version from the columns `source_repo, source_tag, source_commit,
+/// uploader`, starting at column `first`.
+fn source_from_row(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Source> {
+    Ok(match row.get::<_, Option<String>>(first + 3)? {
+        Some(uploader) => Source::Upload { uploader },
+        None => Source::Git {
+            repo: row.get(first)?,
+            tag: row.get(first + 1)?,
+            commit: row.get(first + 2)?,
+        },
+    })
+}
+
 fn version_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredVersion> {
     Ok(StoredVersion {
         package: row.get(0)?,
@@ -134,14 +140,7 @@ fn version_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredVersion> 
         pubspec_json: row.get(3)?,
         archive_size: row.get::<_, i64>(4)? as u64,
         published: row.get(5)?,
-        source: match row.get::<_, Option<String>>(9)? {
-            Some(uploader) => Source::Upload { uploader },
-            None => Source::Git {
-                repo: row.get(6)?,
-                tag: row.get(7)?,
-                commit: row.get(8)?,
-            },
-        },
+        source: source_from_row(row, 6)?,
     })
 }
 
@@ -283,9 +282,7 @@ impl Catalog for SqliteCatalog {
     }
 
     fn add_warning(&self, repo: &str, tag: &str, message: &str) -> Result<bool, Error> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
+        let now = crate::clock::now();
         let n = self
             .conn()
             .execute(
