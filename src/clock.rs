@@ -78,12 +78,7 @@ mod tests {
         assert_eq!(parse_lifetime(" 12h "), Ok(12 * 3_600));
         assert_eq!(parse_lifetime("10years"), Ok(MAX_LIFETIME_SECONDS));
         assert_eq!(parse_lifetime("3652d"), Ok(3652 * 86_400));
-        for too_long in [
-            "3653d",
-            "11y",
-            "99999999999d",
-            "99999999999999999999999d",
-        ] {
+        for too_long in ["3653d", "11y", "99999999999d", "99999999999999999999999d"] {
             let e = parse_lifetime(too_long).unwrap_err();
             assert!(e.contains("10 years") && e.contains(too_long), "{e}");
         }

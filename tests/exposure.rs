@@ -16,7 +16,8 @@ const METRICS_TOKEN: &str = "metrics-scraper-token-3";
 /// The value cargo sets for `TAGPUB_TEST_WEBHOOK_SECRET`.
 const HOOK_SECRET: &str = "test-webhook-secret-1";
 
-const MEMBERS: &str = "members:\n  - {email: admin@acme.dev, admin: true}\n  - {email: bob@acme.dev}\n";
+const MEMBERS: &str =
+    "members:\n  - {email: admin@acme.dev, admin: true}\n  - {email: bob@acme.dev}\n";
 
 fn serve(dir: &Path, repo: &GitRepo, extra: &str) -> TestServer {
     let body = format!(
@@ -29,8 +30,7 @@ fn serve(dir: &Path, repo: &GitRepo, extra: &str) -> TestServer {
 }
 
 fn with_token_of(server: &TestServer, member: &str) -> PubClient {
-    let issued =
-        token::issue(&server.state.store, member, "", None, tagpub::clock::now()).unwrap();
+    let issued = token::issue(&server.state.store, member, "", None, tagpub::clock::now()).unwrap();
     server.client().with_token(issued.secret.expose())
 }
 
@@ -50,12 +50,20 @@ fn metrics_are_for_admins_and_the_scraper_token_only() {
     );
     let anonymous = s.client().get("metrics").unwrap();
     assert_eq!(anonymous.status, 401);
-    assert!(!anonymous.text().contains(&repo.path().display().to_string()));
+    assert!(
+        !anonymous
+            .text()
+            .contains(&repo.path().display().to_string())
+    );
     assert_eq!(metrics_status(&with_token_of(&s, "bob@acme.dev")), 403);
     assert_eq!(metrics_status(&s.client().with_token("not-the-token")), 401);
     let admin = with_token_of(&s, "admin@acme.dev").get("metrics").unwrap();
     assert_eq!(admin.status, 200);
-    assert!(admin.text().contains("tagpub_fetches_total{repository="), "{}", admin.text());
+    assert!(
+        admin.text().contains("tagpub_fetches_total{repository="),
+        "{}",
+        admin.text()
+    );
     let scraper = s.client().with_token(METRICS_TOKEN).get("metrics").unwrap();
     assert_eq!(scraper.status, 200);
     assert_eq!(scraper.text().lines().next(), admin.text().lines().next());
@@ -66,9 +74,16 @@ fn metrics_are_closed_even_with_anonymous_reads_unless_the_config_opens_them() {
     let repo = GitRepo::init();
     repo.release("metered", "1.0.0", "v1.0.0");
     let closed_dir = tempfile::tempdir().unwrap();
-    let closed = serve(closed_dir.path(), &repo, "access:\n  anonymous_read: true\n");
+    let closed = serve(
+        closed_dir.path(),
+        &repo,
+        "access:\n  anonymous_read: true\n",
+    );
     assert_eq!(metrics_status(&closed.client()), 401);
-    assert_eq!(metrics_status(&closed.client().with_token(METRICS_TOKEN)), 401);
+    assert_eq!(
+        metrics_status(&closed.client().with_token(METRICS_TOKEN)),
+        401
+    );
     let open_dir = tempfile::tempdir().unwrap();
     let open = serve(open_dir.path(), &repo, "metrics:\n  public: true\n");
     assert_eq!(metrics_status(&open.client()), 200);
@@ -91,11 +106,20 @@ fn a_token_in_a_repository_url_is_refused_at_load() {
     ] {
         let err = load(&format!("  - url: {url}\n")).unwrap_err();
         assert!(err.contains("repositories[0].url"), "{err}");
-        assert!(err.contains("credentials:") && err.contains("password_env"), "{err}");
-        assert!(!err.contains("ghp_x"), "the token leaked into the error: {err}");
+        assert!(
+            err.contains("credentials:") && err.contains("password_env"),
+            "{err}"
+        );
+        assert!(
+            !err.contains("ghp_x"),
+            "the token leaked into the error: {err}"
+        );
     }
     // ssh user names are account names, not secrets.
-    for url in ["ssh://git@github.com/acme/x.git", "git@github.com:acme/x.git"] {
+    for url in [
+        "ssh://git@github.com/acme/x.git",
+        "git@github.com:acme/x.git",
+    ] {
         assert!(load(&format!("  - url: {url}\n")).is_ok(), "{url}");
     }
     // And the same through the binary, as an operator meets it.
@@ -106,13 +130,20 @@ fn a_token_in_a_repository_url_is_refused_at_load() {
     )
     .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_tagpub"))
-        .args(["-c", dir.path().join("registry.yaml").to_str().unwrap(), "check"])
+        .args([
+            "-c",
+            dir.path().join("registry.yaml").to_str().unwrap(),
+            "check",
+        ])
         .env("RUST_LOG", "warn")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("repositories[0].url") && stderr.contains("credentials:"), "{stderr}");
+    assert!(
+        stderr.contains("repositories[0].url") && stderr.contains("credentials:"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("ghp_x"), "{stderr}");
 }
 
@@ -122,14 +153,23 @@ fn credentials_over_plain_http_are_refused_at_load() {
         "  - url: http://git.acme.dev/x.git\n    credentials: {username: ci, password_env: GIT_PASSWORD}\n",
     )
     .unwrap_err();
-    assert!(err.contains("repositories[0].credentials") && err.contains("https://"), "{err}");
+    assert!(
+        err.contains("repositories[0].credentials") && err.contains("https://"),
+        "{err}"
+    );
     let err = load("  - url: http://ci:hunter2@git.acme.dev/x.git\n").unwrap_err();
-    assert!(err.contains("repositories[0].url") && !err.contains("hunter2"), "{err}");
+    assert!(
+        err.contains("repositories[0].url") && !err.contains("hunter2"),
+        "{err}"
+    );
     assert!(
         load("  - url: https://git.acme.dev/x.git\n    credentials: {username: ci, password_env: GIT_PASSWORD}\n")
             .is_ok()
     );
-    assert!(load("  - url: http://git.acme.dev/x.git\n").is_ok(), "anonymous http stays");
+    assert!(
+        load("  - url: http://git.acme.dev/x.git\n").is_ok(),
+        "anonymous http stays"
+    );
 }
 
 fn notify(s: &TestServer, repository: &str, secret: &str) -> RawResponse {

@@ -162,7 +162,9 @@ pub fn may_manage_tokens(
             join(&mine.leads)
         ));
     }
-    let beyond = |theirs: &BTreeSet<String>, mine: &BTreeSet<String>, (has, lacks): (&str, &str)| {
+    let beyond = |theirs: &BTreeSet<String>,
+                  mine: &BTreeSet<String>,
+                  (has, lacks): (&str, &str)| {
         let extra: BTreeSet<String> = theirs.difference(mine).cloned().collect();
         (!extra.is_empty()).then(|| {
             format!(
@@ -187,7 +189,10 @@ pub fn may_manage_tokens(
 }
 
 fn join(set: &BTreeSet<String>) -> String {
-    set.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+    set.iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

@@ -49,7 +49,8 @@ pub enum TokenCommand {
 
 /// The operator's check of the token rule: always passes, and keeps the rule in one place.
 fn operator_may(config: &Config, member: &str) -> anyhow::Result<()> {
-    policy::may_manage_tokens(config, &[], TokenManager::Operator, member).map_err(anyhow::Error::msg)
+    policy::may_manage_tokens(config, &[], TokenManager::Operator, member)
+        .map_err(anyhow::Error::msg)
 }
 
 pub fn run(config: Config, command: TokenCommand) -> anyhow::Result<ExitCode> {

@@ -272,8 +272,15 @@ mod tests {
             assert!(err.contains("URL"), "{url}: {err}");
         }
         let err = RepoUrl::parse("https://ghp_x1y2@github.com/acme/x.git", base).unwrap_err();
-        assert!(err.contains("credentials:") && err.contains("password_env"), "{err}");
-        for fine in ["ssh://git@h/x.git", "git@github.com:acme/x.git", "https://h/a@b.git"] {
+        assert!(
+            err.contains("credentials:") && err.contains("password_env"),
+            "{err}"
+        );
+        for fine in [
+            "ssh://git@h/x.git",
+            "git@github.com:acme/x.git",
+            "https://h/a@b.git",
+        ] {
             assert!(RepoUrl::parse(fine, base).is_ok(), "{fine}");
         }
     }
@@ -283,12 +290,18 @@ mod tests {
         for (url, shown) in [
             ("https://ghp_x@h/x.git", "https://***@h/x.git"),
             ("https://u:p@h/x.git", "https://***@h/x.git"),
-            ("https://u:p@ss@h:8443/x.git?q", "https://***@h:8443/x.git?q"),
+            (
+                "https://u:p@ss@h:8443/x.git?q",
+                "https://***@h:8443/x.git?q",
+            ),
             ("http://U@H/x", "http://***@H/x"),
             ("ssh://git:pw@h/x.git", "ssh://git:***@h/x.git"),
             ("ssh://git@h/x.git", "ssh://git@h/x.git"),
             ("git@github.com:acme/x.git", "git@github.com:acme/x.git"),
-            ("git:pw@github.com:acme/x.git", "git:***@github.com:acme/x.git"),
+            (
+                "git:pw@github.com:acme/x.git",
+                "git:***@github.com:acme/x.git",
+            ),
             ("https://h/a@b.git", "https://h/a@b.git"),
             ("/srv/git/x@y.git", "/srv/git/x@y.git"),
             ("not a url", "not a url"),

@@ -92,7 +92,9 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// each request gets a span (method, matched route) with its status and latency.
 pub fn harden(routes: Router) -> Router {
     routes
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(answer_panic))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            answer_panic,
+        ))
         .layer(
             tower_http::trace::TraceLayer::new_for_http()
                 .make_span_with(|req: &axum::http::Request<_>| {
@@ -119,9 +121,7 @@ fn answer_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::respons
         .or_else(|| panic.downcast_ref::<&str>().copied())
         .unwrap_or("(no message)");
     tracing::error!(panic = %what, "a request handler panicked: {what}");
-    axum::response::IntoResponse::into_response(ApiError::Internal(
-        "answer this request".into(),
-    ))
+    axum::response::IntoResponse::into_response(ApiError::Internal("answer this request".into()))
 }
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {

@@ -170,8 +170,7 @@ pub async fn revoke(
     let uploaded = uploaded(&state).await?;
     // A token the caller may not manage is not in their listing either: answer as if it
     // did not exist, so that ids cannot be probed for their owners.
-    let Some(record) =
-        record.filter(|r| may_manage(&config, &uploaded, &actor, &r.member).is_ok())
+    let Some(record) = record.filter(|r| may_manage(&config, &uploaded, &actor, &r.member).is_ok())
     else {
         return Err(ApiError::NotFound(format!(
             "no token with the id {id} is yours to revoke; GET api/tokens lists those that are"
