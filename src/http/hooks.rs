@@ -116,7 +116,8 @@ pub async fn git(
     };
     let Some(repo) = find_repository(&config.repositories, &request.repository) else {
         return Err(refuse(format!(
-            "no repository `{}` in registry.yaml",
+            // Debug-quoted: the text is the caller's, and must not forge log lines.
+            "no repository {:?} in registry.yaml",
             crate::config::redact(&request.repository)
         )));
     };
