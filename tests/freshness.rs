@@ -158,7 +158,7 @@ fn status_shows_fetches_versions_and_rejections_to_admins_only() {
         "{rejected}"
     );
 
-    let metrics = server.client().get("metrics").unwrap();
+    let metrics = admin.get("metrics").unwrap();
     assert_eq!(metrics.status, 200);
     let text = metrics.text();
     for needle in [

@@ -39,7 +39,8 @@ async fn poll_loop(state: Arc<AppState>, key: String, mut stop: watch::Receiver<
     let mut learned: Option<Instant> = None;
     loop {
         let Some(repo) = state.config.load().repository(&key).cloned() else {
-            info!(repo = %key, "{key} left the config; no longer polling it");
+            let shown = crate::config::redact(&key);
+            info!(repo = %shown, "{shown} left the config; no longer polling it");
             state
                 .polling
                 .lock()

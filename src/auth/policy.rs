@@ -2,6 +2,8 @@
 //! a change to `registry.yaml` applies to existing tokens at once.
 
 use crate::config::Config;
+use crate::store::UploadedPackage;
+use std::collections::BTreeSet;
 
 /// Who may read a package (besides admins).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,90 +54,146 @@ pub fn can_read(config: &Config, email: &str, readers: &Readers) -> bool {
     }
 }
 
-/// May `actor` issue, list and revoke the tokens of `target`? Admins for anyone, team
-/// leaders for the members of the teams they lead, everyone for themself.
-pub fn may_manage(config: &Config, actor: &str, target: &str) -> bool {
-    if !is_member(config, actor) {
-        return false;
-    }
-    if actor == target || is_admin(config, actor) {
-        return true;
-    }
-    config.teams.iter().any(|t| {
-        t.leaders.iter().any(|l| l == actor)
-            && t.members.iter().chain(&t.leaders).any(|m| m == target)
-    })
+/// Emails as config validation stores them (trimmed, ASCII lower case), so that
+/// `ADMIN@acme.dev ` names the same member as `admin@acme.dev`.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_ascii_lowercase()
 }
 
-/// Why `actor` may not manage `target`'s tokens, for a 403.
-pub fn manage_refusal(config: &Config, actor: &str, target: &str) -> String {
-    let led: Vec<&str> = config
-        .teams
-        .iter()
-        .filter(|t| t.leaders.iter().any(|l| l == actor))
-        .map(|t| t.name.as_str())
-        .collect();
-    if led.is_empty() {
-        format!(
-            "{actor} may only manage their own tokens; ask an admin or a leader of a team of {target}"
-        )
-    } else {
-        format!(
-            "{actor} leads {} but {target} is not in those teams; ask an admin or a leader of a team of {target}",
-            led.join(", ")
-        )
+/// Who asks to issue, list or revoke someone's tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenManager<'a> {
+    /// `tagpub token …` on the server. Whoever can run it reads the data dir and edits
+    /// registry.yaml (and so can make themself an admin): more than any member has over
+    /// HTTP, so the operator manages anyone's tokens.
+    Operator,
+    /// A member, signed in with one of their tokens.
+    Member(&'a str),
+}
+
+/// Everything a token of `email` would let its holder do. A right not listed here is
+/// derived from these (reading a repository from its teams, creating packages from the
+/// teams under `uploads.publishers`).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Rights {
+    pub admin: bool,
+    /// Teams they belong to, as member or leader: what they read, whether they publish.
+    pub teams: BTreeSet<String>,
+    /// Teams they lead: whose tokens they manage.
+    pub leads: BTreeSet<String>,
+    /// Uploaded packages they are an uploader of: what they publish to and change.
+    pub uploads: BTreeSet<String>,
+}
+
+impl Rights {
+    /// The rights of `email` under `config`, with `uploaded` the packages created by
+    /// `dart pub publish` (the store holds their uploaders).
+    pub fn of(config: &Config, email: &str, uploaded: &[UploadedPackage]) -> Rights {
+        Rights {
+            admin: is_admin(config, email),
+            teams: teams_of(config, email).map(str::to_string).collect(),
+            leads: config
+                .teams
+                .iter()
+                .filter(|t| t.leaders.iter().any(|l| l == email))
+                .map(|t| t.name.clone())
+                .collect(),
+            uploads: uploaded
+                .iter()
+                .filter(|p| p.uploaders.iter().any(|u| u == email))
+                .map(|p| p.name.clone())
+                .collect(),
+        }
     }
+}
+
+/// May `manager` issue, list and revoke the tokens of `target`? `Err` says why not, for
+/// a 403. Issuing, listing and revoking follow this one rule, over HTTP and on the
+/// command line.
+///
+/// The rule: *a token for someone else never gives the caller more than they already
+/// have.*
+/// - The operator ([`TokenManager::Operator`]) manages anyone's tokens.
+/// - A member manages their own tokens (if they are still a member).
+/// - An admin manages anyone's tokens, and only admins manage an admin's tokens.
+/// - A team leader manages the tokens of a member (or co-leader) of a team they lead,
+///   when every right of that member is also the leader's: each team the member
+///   belongs to, the leader belongs to (so the member reads and publishes nothing the
+///   leader cannot); each team the member leads, the leader leads (so the member's
+///   tokens do not reach further); each uploaded package the member is an uploader of,
+///   the leader is too. Otherwise an admin has to do it.
+/// - Nobody else.
+///
+/// `target` is compared after [`normalize_email`]; `uploaded` are the packages created
+/// by `dart pub publish` with their uploaders.
+pub fn may_manage_tokens(
+    config: &Config,
+    uploaded: &[UploadedPackage],
+    manager: TokenManager<'_>,
+    target: &str,
+) -> Result<(), String> {
+    let actor = match manager {
+        TokenManager::Operator => return Ok(()),
+        TokenManager::Member(actor) => actor,
+    };
+    let target = normalize_email(target);
+    if !is_member(config, actor) {
+        return Err(format!("{actor} is no longer a member of this registry"));
+    }
+    if actor == target || is_admin(config, actor) {
+        return Ok(());
+    }
+    let ask = format!("ask an admin to manage the tokens of {target}");
+    if is_admin(config, &target) {
+        return Err(format!(
+            "{target} is an admin, and only admins manage an admin's tokens"
+        ));
+    }
+    let mine = Rights::of(config, actor, uploaded);
+    let theirs = Rights::of(config, &target, uploaded);
+    if mine.leads.is_empty() {
+        return Err(format!(
+            "{actor} may only manage their own tokens; {ask} or ask a leader of their team"
+        ));
+    }
+    if mine.leads.is_disjoint(&theirs.teams) {
+        return Err(format!(
+            "{actor} leads {} but {target} is not in those teams; {ask} or ask a leader of their team",
+            join(&mine.leads)
+        ));
+    }
+    let beyond = |theirs: &BTreeSet<String>,
+                  mine: &BTreeSet<String>,
+                  (has, lacks): (&str, &str)| {
+        let extra: BTreeSet<String> = theirs.difference(mine).cloned().collect();
+        (!extra.is_empty()).then(|| {
+            format!(
+                "{target} {has} {}, which {actor} {lacks}; a token for {target} would give {actor} rights they do not have, so {ask}",
+                join(&extra)
+            )
+        })
+    };
+    let excess = beyond(&theirs.teams, &mine.teams, ("is in", "is not in"))
+        .or_else(|| beyond(&theirs.leads, &mine.leads, ("leads", "does not lead")))
+        .or_else(|| {
+            beyond(
+                &theirs.uploads,
+                &mine.uploads,
+                ("is an uploader of", "is not an uploader of"),
+            )
+        });
+    match excess {
+        Some(why) => Err(why),
+        None => Ok(()),
+    }
+}
+
+fn join(set: &BTreeSet<String>) -> String {
+    set.iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::path::Path;
-
-    fn config() -> Config {
-        Config::from_yaml(
-            r#"
-base_url: https://pub.acme.dev/
-members:
-  - {email: admin@acme.dev, admin: true}
-  - {email: alice@acme.dev}
-  - {email: ci@acme.dev}
-  - {email: bob@acme.dev}
-teams:
-  - {name: mobile, leaders: [alice@acme.dev], members: [ci@acme.dev]}
-  - {name: web, members: [bob@acme.dev]}
-repositories:
-  - {url: /open}
-  - {url: /secret, teams: [mobile]}
-"#,
-            Path::new("/r/registry.yaml"),
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn readers_are_repository_teams_plus_admins() {
-        let c = config();
-        let of = |repo| readers(&c, Some(repo));
-        for who in ["admin@acme.dev", "alice@acme.dev", "ci@acme.dev"] {
-            assert!(can_read(&c, who, &of("/secret")), "{who}");
-        }
-        assert!(!can_read(&c, "bob@acme.dev", &of("/secret")));
-        assert!(can_read(&c, "bob@acme.dev", &of("/open")));
-        assert!(!can_read(&c, "stranger@acme.dev", &of("/open")));
-        assert!(!can_read(&c, "bob@acme.dev", &of("/removed")));
-        assert!(can_read(&c, "admin@acme.dev", &of("/removed")));
-    }
-
-    #[test]
-    fn token_management_follows_the_seed() {
-        let c = config();
-        assert!(may_manage(&c, "admin@acme.dev", "bob@acme.dev"));
-        assert!(may_manage(&c, "alice@acme.dev", "ci@acme.dev"));
-        assert!(!may_manage(&c, "alice@acme.dev", "bob@acme.dev"));
-        assert!(may_manage(&c, "bob@acme.dev", "bob@acme.dev"));
-        assert!(!may_manage(&c, "ci@acme.dev", "alice@acme.dev"));
-        assert!(!may_manage(&c, "stranger@acme.dev", "stranger@acme.dev"));
-        assert!(manage_refusal(&c, "alice@acme.dev", "bob@acme.dev").contains("leads mobile"));
-    }
-}
+mod tests;

@@ -1,7 +1,13 @@
 //! `tagpub token issue|list|revoke`, working on the data dir directly, also while the
 //! daemon runs (SQLite in WAL mode lets both write).
+//!
+//! Whoever runs these is the *operator*: they read the data dir and edit registry.yaml,
+//! so they manage anyone's tokens ([`TokenManager::Operator`] in the one rule that also
+//! decides over HTTP, `auth::policy::may_manage_tokens`). There is no `--as MEMBER`:
+//! acting for a member is what that member's own token and `api/tokens` are for.
 
-use crate::auth::{policy, token};
+use crate::auth::policy::{self, TokenManager};
+use crate::auth::token;
 use crate::clock::{now, parse_lifetime, rfc3339};
 use crate::config::Config;
 use crate::store::Store;
@@ -41,6 +47,12 @@ pub enum TokenCommand {
     },
 }
 
+/// The operator's check of the token rule: always passes, and keeps the rule in one place.
+fn operator_may(config: &Config, member: &str) -> anyhow::Result<()> {
+    policy::may_manage_tokens(config, &[], TokenManager::Operator, member)
+        .map_err(anyhow::Error::msg)
+}
+
 pub fn run(config: Config, command: TokenCommand) -> anyhow::Result<ExitCode> {
     let store = Store::open(&config.data_dir).context("while opening the store")?;
     match command {
@@ -50,19 +62,19 @@ pub fn run(config: Config, command: TokenCommand) -> anyhow::Result<ExitCode> {
             expires_in,
             file,
         } => {
-            let member = member.trim().to_ascii_lowercase();
+            let member = policy::normalize_email(&member);
             if !policy::is_member(&config, &member) {
                 bail!(
                     "{member} is not a member; add it under members in {} first",
                     config.path.display()
                 );
             }
+            operator_may(&config, &member)?;
             let now = now();
             let expires = match expires_in {
-                Some(text) => Some(
-                    now + parse_lifetime(&text)
-                        .map_err(|e| anyhow::anyhow!("--expires-in: {e}"))?,
-                ),
+                Some(text) => Some(now.saturating_add(
+                    parse_lifetime(&text).map_err(|e| anyhow::anyhow!("--expires-in: {e}"))?,
+                )),
                 None => None,
             };
             let issued = token::issue(&store, &member, &name, expires, now)
@@ -87,6 +99,10 @@ pub fn run(config: Config, command: TokenCommand) -> anyhow::Result<ExitCode> {
             println!("{}", issued.secret.expose());
         }
         TokenCommand::List { member } => {
+            let member = member.as_deref().map(policy::normalize_email);
+            if let Some(m) = &member {
+                operator_may(&config, m)?;
+            }
             let tokens = store
                 .tokens
                 .tokens(member.as_deref())
@@ -121,6 +137,7 @@ pub fn run(config: Config, command: TokenCommand) -> anyhow::Result<ExitCode> {
             else {
                 bail!("no token has the id {id}; `tagpub token list` shows them");
             };
+            operator_may(&config, &record.member)?;
             if store
                 .tokens
                 .revoke_token(&id, now())
@@ -136,7 +153,8 @@ pub fn run(config: Config, command: TokenCommand) -> anyhow::Result<ExitCode> {
             member: Some(member),
             ..
         } => {
-            let member = member.trim().to_ascii_lowercase();
+            let member = policy::normalize_email(&member);
+            operator_may(&config, &member)?;
             let ids = store
                 .tokens
                 .revoke_member(&member, now())

@@ -45,6 +45,7 @@ pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub access: Access,
+    pub metrics: Metrics,
     pub members: Vec<Member>,
     pub teams: Vec<Team>,
     pub uploads: Uploads,
@@ -54,6 +55,15 @@ pub struct Config {
 #[derive(Debug, Clone, Default)]
 pub struct Access {
     pub anonymous_read: bool,
+}
+
+/// Who may read `GET metrics`: admins always; also whoever presents the bearer token
+/// held by the environment variable `token_env` (a Prometheus scraper), or anyone when
+/// `public`.
+#[derive(Debug, Clone, Default)]
+pub struct Metrics {
+    pub public: bool,
+    pub token_env: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -185,6 +195,7 @@ fn validate(raw: RawConfig, path: &Path, base_dir: &Path, problems: &mut Vec<Str
     });
     let data_dir = base_dir.join(raw.data_dir.unwrap_or_else(|| PathBuf::from("data")));
 
+    let metrics = validate_metrics(raw.metrics, problems);
     let members = validate_members(&raw.members, problems);
     let emails: BTreeSet<&str> = members.iter().map(|m| m.email.as_str()).collect();
     let teams = validate_teams(raw.teams, &emails, problems);
@@ -239,6 +250,7 @@ fn validate(raw: RawConfig, path: &Path, base_dir: &Path, problems: &mut Vec<Str
         access: Access {
             anonymous_read: raw.access.anonymous_read,
         },
+        metrics,
         members,
         teams,
         uploads,
@@ -307,6 +319,25 @@ fn validate_uploads(
         max_archive_bytes,
         max_unpacked_bytes,
         packages,
+    }
+}
+
+fn validate_metrics(raw: raw::RawMetrics, problems: &mut Vec<String>) -> Metrics {
+    if let Some(v) = &raw.token_env {
+        if !is_env_name(v) {
+            problems.push(format!(
+                "metrics.token_env: `{v}` is not an environment variable name; name the variable that holds the scraper's token, never the token itself"
+            ));
+        }
+        if raw.public {
+            problems.push(
+                "metrics.token_env: means nothing with `public: true`, which lets anyone read metrics; keep one of the two".into(),
+            );
+        }
+    }
+    Metrics {
+        public: raw.public,
+        token_env: raw.token_env,
     }
 }
 
@@ -426,7 +457,13 @@ fn validate_repository(
     }
     if raw.credentials.is_some() && !url.is_http() {
         problems.push(format!(
-            "{at}.credentials: only https:// and http:// repositories use credentials"
+            "{at}.credentials: only https:// repositories use credentials"
+        ));
+    }
+    if raw.credentials.is_some() && url.is_plain_http() {
+        problems.push(format!(
+            "{at}.credentials: `{}` is plain http://, which would send the password unencrypted to anyone on the way; use the https:// URL of the repository",
+            url.display()
         ));
     }
     let raw_packages = raw.packages.unwrap_or_else(|| {

@@ -15,6 +15,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub access: RawAccess,
     #[serde(default)]
+    pub metrics: RawMetrics,
+    #[serde(default)]
     pub members: Vec<RawMember>,
     #[serde(default)]
     pub teams: Vec<RawTeam>,
@@ -29,6 +31,15 @@ pub struct RawConfig {
 pub struct RawAccess {
     #[serde(default)]
     pub anonymous_read: bool,
+}
+
+/// Who may read `GET metrics` besides admins.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    #[serde(default)]
+    pub public: bool,
+    pub token_env: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

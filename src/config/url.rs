@@ -82,24 +82,17 @@ impl RepoUrl {
         if let Some((scheme, _)) = text.split_once("://") {
             return match scheme {
                 "file" | "https" | "http" | "ssh" | "git" => {
-                    if text.contains('@') && (scheme == "https" || scheme == "http") {
-                        let parsed = url::Url::parse(text)
-                            .map_err(|e| format!("`{text}` is not a URL ({e})"))?;
-                        if parsed.password().is_some() {
-                            return Err(format!(
-                                "`{}` carries a password; put it in an environment variable and name it with credentials.password_env",
-                                redact(text)
-                            ));
-                        }
-                    }
+                    refuse_credentials(text, scheme)?;
                     Ok(RepoUrl::Remote(text.to_string()))
                 }
                 other => Err(format!(
-                    "`{text}` uses the scheme `{other}`; tagpub supports local paths, file://, https://, http:// and ssh://"
+                    "`{}` uses the scheme `{other}`; tagpub supports local paths, file://, https://, http:// and ssh://",
+                    redact(text)
                 )),
             };
         }
         if is_scp_like(text) {
+            refuse_credentials(text, "ssh")?;
             return Ok(RepoUrl::Remote(text.to_string()));
         }
         let path = Path::new(text);
@@ -123,6 +116,11 @@ impl RepoUrl {
     pub fn is_http(&self) -> bool {
         matches!(self, RepoUrl::Remote(u) if u.starts_with("https://") || u.starts_with("http://"))
     }
+
+    /// Whether this is unencrypted `http://`, where credentials must never go.
+    pub fn is_plain_http(&self) -> bool {
+        matches!(self, RepoUrl::Remote(u) if u.starts_with("http://"))
+    }
 }
 
 /// `git@host:path` (scp-like ssh). A Windows drive (`C:\x`) or a path with a slash
@@ -137,15 +135,60 @@ fn is_scp_like(text: &str) -> bool {
     }
 }
 
-/// Removes `user:password@` from a URL so it can be logged.
-pub fn redact(text: &str) -> String {
-    match url::Url::parse(text) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => text.to_string(),
+/// The user-info of a URL (`user:password` in `https://user:password@host/x`) or of
+/// scp-like ssh (`git` in `git@host:x`), with the byte range it occupies.
+fn user_info(text: &str) -> Option<(std::ops::Range<usize>, &str)> {
+    let start = text.find("://").map_or(0, |i| i + 3);
+    let authority_end = text[start..]
+        .find(['/', '?', '#'])
+        .map_or(text.len(), |i| start + i);
+    // The last `@` of the authority: a password may itself contain an unescaped `@`.
+    let at = start + text[start..authority_end].rfind('@')?;
+    Some((start..at, &text[start..at]))
+}
+
+/// Refuses secrets inside a repository URL, where they would show in every log line,
+/// metric and status page. ssh user names (`git@host`) are not secrets and stay.
+fn refuse_credentials(text: &str, scheme: &str) -> Result<(), String> {
+    let Some((_, info)) = user_info(text) else {
+        return Ok(());
+    };
+    let shown = redact(text);
+    match scheme {
+        "https" | "http" => Err(format!(
+            "`{shown}` has a user name or password in the URL, where it would show in logs and metrics (a token in the user name is a password too); remove it and give it as credentials: {{username: USER, password_env: VARIABLE_HOLDING_THE_PASSWORD}}{}",
+            if scheme == "http" {
+                ", with the repository's https:// URL"
+            } else {
+                ""
+            }
+        )),
+        "ssh" if info.contains(':') => Err(format!(
+            "`{shown}` has a password in the URL; ssh repositories authenticate with a key (ssh-agent or ~/.ssh/config), so remove the password"
+        )),
+        "ssh" => Ok(()),
+        _ => Err(format!(
+            "`{shown}` has a user name or password in the URL, which {scheme}:// does not use; remove it"
+        )),
     }
+}
+
+/// A URL as it may be shown in logs, metrics, `api/status` and command output: any
+/// user-info is masked (`https://***@host/x.git`), except an ssh user name without a
+/// password (`git@host:x`, `ssh://git@host/x`). Every place that shows a repository
+/// URL goes through this (or [`RepoUrl::display`], which calls it). Text that is not a
+/// URL comes back unchanged.
+pub fn redact(text: &str) -> String {
+    let Some((range, info)) = user_info(text) else {
+        return text.to_string();
+    };
+    let ssh = text.starts_with("ssh://") || !text.contains("://");
+    let masked = match info.split_once(':') {
+        Some((user, _)) if ssh => format!("{user}:***"),
+        None if ssh => return text.to_string(),
+        _ => "***".to_string(),
+    };
+    format!("{}{masked}{}", &text[..range.start], &text[range.end..])
 }
 
 #[cfg(test)]
@@ -208,5 +251,62 @@ mod tests {
         assert!(RepoUrl::parse("ftp://h/x", base).is_err());
         let err = RepoUrl::parse("https://u:secret@h/x.git", base).unwrap_err();
         assert!(!err.contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn credentials_inside_urls_are_refused_but_ssh_user_names_stay() {
+        let base = Path::new("/etc/tagpub");
+        for (url, secret) in [
+            ("https://ghp_x1y2@github.com/acme/x.git", "ghp_x1y2"),
+            ("https://oauth2:glpat-77@gitlab.com/acme/x.git", "glpat-77"),
+            ("http://u:hunter2@git.acme.dev/x.git", "hunter2"),
+            ("http://ghp_x1y2@git.acme.dev/x.git", "ghp_x1y2"),
+            ("https://u:p@ss@h/x.git", "p@ss"),
+            ("ssh://git:hunter2@h/x.git", "hunter2"),
+            ("git:hunter2@github.com:acme/x.git", "hunter2"),
+            ("git://tok3n@h/x.git", "tok3n"),
+            ("file://tok3n@localhost/srv/x.git", "tok3n"),
+        ] {
+            let err = RepoUrl::parse(url, base).unwrap_err();
+            assert!(!err.contains(secret), "{url}: {err}");
+            assert!(err.contains("URL"), "{url}: {err}");
+        }
+        let err = RepoUrl::parse("https://ghp_x1y2@github.com/acme/x.git", base).unwrap_err();
+        assert!(
+            err.contains("credentials:") && err.contains("password_env"),
+            "{err}"
+        );
+        for fine in [
+            "ssh://git@h/x.git",
+            "git@github.com:acme/x.git",
+            "https://h/a@b.git",
+        ] {
+            assert!(RepoUrl::parse(fine, base).is_ok(), "{fine}");
+        }
+    }
+
+    #[test]
+    fn redaction_masks_every_secret_and_keeps_the_rest() {
+        for (url, shown) in [
+            ("https://ghp_x@h/x.git", "https://***@h/x.git"),
+            ("https://u:p@h/x.git", "https://***@h/x.git"),
+            (
+                "https://u:p@ss@h:8443/x.git?q",
+                "https://***@h:8443/x.git?q",
+            ),
+            ("http://U@H/x", "http://***@H/x"),
+            ("ssh://git:pw@h/x.git", "ssh://git:***@h/x.git"),
+            ("ssh://git@h/x.git", "ssh://git@h/x.git"),
+            ("git@github.com:acme/x.git", "git@github.com:acme/x.git"),
+            (
+                "git:pw@github.com:acme/x.git",
+                "git:***@github.com:acme/x.git",
+            ),
+            ("https://h/a@b.git", "https://h/a@b.git"),
+            ("/srv/git/x@y.git", "/srv/git/x@y.git"),
+            ("not a url", "not a url"),
+        ] {
+            assert_eq!(redact(url), shown, "{url}");
+        }
     }
 }

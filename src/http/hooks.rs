@@ -97,13 +97,6 @@ pub async fn git(
         ))
     })?;
     let config = state.config.load();
-    let Some(repo) = find_repository(&config.repositories, &request.repository) else {
-        return Err(ApiError::NotFound(format!(
-            "no repository `{}` in registry.yaml; set `git config tagpub.repo` to its url as written there",
-            request.repository
-        )));
-    };
-    let secret = secret_of(repo)?;
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -112,11 +105,33 @@ pub async fn git(
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .unwrap_or("");
+    // Unknown repository, repository without a secret and wrong secret get one answer,
+    // so that nobody learns which repositories exist or take notifications; the log
+    // says which it was.
+    let refuse = |why: String| {
+        warn!(sender = %addr, "refused a git hook notification from {addr}: {why}");
+        ApiError::Unauthenticated(
+            "the notification was refused: tagpub.repo must be the repository's url as written in registry.yaml, and tagpub.secret the value of its webhook_secret_env; the registry's log says which was wrong".into(),
+        )
+    };
+    let Some(repo) = find_repository(&config.repositories, &request.repository) else {
+        return Err(refuse(format!(
+            // Debug-quoted: the text is the caller's, and must not forge log lines.
+            "no repository {:?} in registry.yaml",
+            crate::config::redact(&request.repository)
+        )));
+    };
+    let Ok(secret) = secret_of(repo) else {
+        return Err(refuse(format!(
+            "{} has no webhook_secret_env (or its variable is not set)",
+            repo.url.display()
+        )));
+    };
     if !bool::from(presented.as_bytes().ct_eq(&secret)) {
-        warn!(repo = %repo.url.display(), sender = %addr, "refused a git hook notification for {} with a wrong secret from {addr}", repo.url.display());
-        return Err(ApiError::Unauthenticated(
-            "wrong or missing secret; set `git config tagpub.secret` to the value of the repository's webhook_secret_env".into(),
-        ));
+        return Err(refuse(format!(
+            "wrong or missing secret for {}",
+            repo.url.display()
+        )));
     }
     let _ = request.refs;
     Ok(accepted(&state, repo, "hooks/git", &addr))

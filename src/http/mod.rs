@@ -84,23 +84,44 @@ pub fn router(state: Arc<AppState>) -> Router {
             .nest(prefix.trim_end_matches('/'), api)
             .fallback(not_found)
     };
-    routes.layer(
-        tower_http::trace::TraceLayer::new_for_http()
-            .make_span_with(|req: &axum::http::Request<_>| {
-                let route = req
-                    .extensions()
-                    .get::<axum::extract::MatchedPath>()
-                    .map_or("unmatched", |p| p.as_str())
-                    .to_string();
-                tracing::info_span!("request", method = %req.method(), route = %route)
-            })
-            .on_request(())
-            .on_response(
-                tower_http::trace::DefaultOnResponse::new()
-                    .level(tracing::Level::DEBUG)
-                    .latency_unit(tower_http::LatencyUnit::Micros),
-            ),
-    )
+    harden(routes)
+}
+
+/// The layers every route sits under: a panic in a handler becomes a 500 with pub's
+/// JSON error body (and the panic goes to the log) instead of a dropped connection, and
+/// each request gets a span (method, matched route) with its status and latency.
+pub fn harden(routes: Router) -> Router {
+    routes
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            answer_panic,
+        ))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(|req: &axum::http::Request<_>| {
+                    let route = req
+                        .extensions()
+                        .get::<axum::extract::MatchedPath>()
+                        .map_or("unmatched", |p| p.as_str())
+                        .to_string();
+                    tracing::info_span!("request", method = %req.method(), route = %route)
+                })
+                .on_request(())
+                .on_response(
+                    tower_http::trace::DefaultOnResponse::new()
+                        .level(tracing::Level::DEBUG)
+                        .latency_unit(tower_http::LatencyUnit::Micros),
+                ),
+        )
+}
+
+fn answer_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let what = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = %what, "a request handler panicked: {what}");
+    axum::response::IntoResponse::into_response(ApiError::Internal("answer this request".into()))
 }
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {

@@ -1,6 +1,7 @@
 //! `GET api/status` (admins only): per repository, the last fetch and its result, the
 //! last push notification, and per package what is served and which tags are rejected
-//! and why. `GET metrics`: Prometheus text.
+//! and why. `GET metrics`: Prometheus text, for admins, the scraper token that
+//! `metrics.token_env` names, or anyone when `metrics.public` is set.
 
 use super::ApiError;
 use super::auth::Auth;
@@ -8,11 +9,13 @@ use crate::app::AppState;
 use crate::auth::policy;
 use crate::clock::rfc3339;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use subtle::ConstantTimeEq;
+use tracing::warn;
 
 pub async fn status(
     State(state): State<Arc<AppState>>,
@@ -77,20 +80,62 @@ pub async fn status(
         .into_response())
 }
 
-pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+pub async fn metrics(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    auth: Result<Auth, ApiError>,
+) -> Result<Response, ApiError> {
     let config = state.config.load();
+    if !config.metrics.public && !is_scraper(&config.metrics, &headers) {
+        // Not the scraper's token: then it has to be a member's, and an admin's.
+        let Auth(caller) = auth?;
+        let member = super::auth::require_member(&state, &caller)?;
+        if !policy::is_admin(&config, &member) {
+            return Err(ApiError::Forbidden(format!(
+                "{member} is not an admin; metrics are for admins and for the scraper token named by metrics.token_env in registry.yaml"
+            )));
+        }
+    }
     let labels: BTreeMap<String, String> = config
         .repositories
         .iter()
         .map(|r| (r.key.clone(), r.url.display()))
         .collect();
     let body = state.tracker.render(&labels, state.index.load().len());
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            ),
+            (header::CACHE_CONTROL, "private, no-store"),
+        ],
         body,
     )
-        .into_response()
+        .into_response())
+}
+
+/// Whether the request carries `Authorization: Bearer <the value of metrics.token_env>`.
+fn is_scraper(metrics: &crate::config::Metrics, headers: &HeaderMap) -> bool {
+    let Some(var) = &metrics.token_env else {
+        return false;
+    };
+    let Some(presented) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+    else {
+        return false;
+    };
+    match std::env::var(var) {
+        Ok(expected) if !expected.is_empty() => {
+            bool::from(presented.as_bytes().ct_eq(expected.as_bytes()))
+        }
+        _ => {
+            warn!(var = %var, "metrics.token_env names {var}, which is not set; only admins can read metrics");
+            false
+        }
+    }
 }

@@ -1,12 +1,15 @@
 //! `POST/GET/DELETE api/tokens`: issuing, listing and revoking tokens over HTTP with the
-//! caller's own token. Who may do what for whom is `auth::policy::may_manage`.
+//! caller's own token. Who may do what for whom is `auth::policy::may_manage_tokens`,
+//! the one rule the command line follows too.
 
 use super::ApiError;
 use super::auth::Auth;
 use crate::app::AppState;
-use crate::auth::{policy, token};
+use crate::auth::policy::{self, TokenManager};
+use crate::auth::token;
 use crate::clock::{now, parse_lifetime, rfc3339};
-use crate::store::TokenRecord;
+use crate::config::Config;
+use crate::store::{TokenRecord, UploadedPackage};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -63,6 +66,27 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::internal(doing, &e))
 }
 
+/// The packages created by `dart pub publish`, with their uploaders: the part of a
+/// member's rights that lives in the store.
+async fn uploaded(state: &AppState) -> Result<Vec<UploadedPackage>, ApiError> {
+    let store = state.store.clone();
+    blocking("check who may manage tokens", move || {
+        store.publishing.packages()
+    })
+    .await
+}
+
+/// `Ok` when `actor` may manage `target`'s tokens, else the 403 saying why.
+fn may_manage(
+    config: &Config,
+    uploaded: &[UploadedPackage],
+    actor: &str,
+    target: &str,
+) -> Result<(), ApiError> {
+    policy::may_manage_tokens(config, uploaded, TokenManager::Member(actor), target)
+        .map_err(ApiError::Forbidden)
+}
+
 pub async fn issue(
     State(state): State<Arc<AppState>>,
     Auth(caller): Auth,
@@ -81,23 +105,18 @@ pub async fn issue(
     let config = state.config.load();
     let member = request
         .member
-        .map_or(actor.clone(), |m| m.trim().to_ascii_lowercase());
+        .map_or(actor.clone(), |m| policy::normalize_email(&m));
     if !policy::is_member(&config, &member) {
         return Err(ApiError::BadRequest(format!(
             "{member} is not a member; add it under members in registry.yaml first"
         )));
     }
-    if !policy::may_manage(&config, &actor, &member) {
-        return Err(ApiError::Forbidden(policy::manage_refusal(
-            &config, &actor, &member,
-        )));
-    }
+    may_manage(&config, &uploaded(&state).await?, &actor, &member)?;
     let now = now();
     let expires = match request.expires_in.as_deref() {
-        Some(text) => Some(
-            now + parse_lifetime(text)
-                .map_err(|e| ApiError::BadRequest(format!("expires_in: {e}")))?,
-        ),
+        Some(text) => Some(now.saturating_add(
+            parse_lifetime(text).map_err(|e| ApiError::BadRequest(format!("expires_in: {e}")))?,
+        )),
         None => None,
     };
     let name = request.name.unwrap_or_default();
@@ -120,22 +139,19 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let actor = super::auth::require_member(&state, &caller)?;
     let config = state.config.load();
-    if let Some(m) = &filter.member
-        && !policy::may_manage(&config, &actor, m)
-    {
-        return Err(ApiError::Forbidden(policy::manage_refusal(
-            &config, &actor, m,
-        )));
+    let uploaded = uploaded(&state).await?;
+    let member = filter.member.as_deref().map(policy::normalize_email);
+    if let Some(m) = &member {
+        may_manage(&config, &uploaded, &actor, m)?;
     }
     let store = state.store.clone();
-    let member = filter.member.clone();
     let tokens = blocking("list tokens", move || {
         store.tokens.tokens(member.as_deref())
     })
     .await?;
     let visible: Vec<Value> = tokens
         .iter()
-        .filter(|t| policy::may_manage(&config, &actor, &t.member))
+        .filter(|t| may_manage(&config, &uploaded, &actor, &t.member).is_ok())
         .map(describe)
         .collect();
     Ok(json_response(StatusCode::OK, json!({ "tokens": visible })))
@@ -149,18 +165,17 @@ pub async fn revoke(
     let actor = super::auth::require_member(&state, &caller)?;
     let store = state.store.clone();
     let lookup = id.clone();
-    let Some(record) = blocking("find a token", move || store.tokens.token_by_id(&lookup)).await?
-    else {
-        return Err(ApiError::NotFound(format!("no token has the id {id}")));
-    };
+    let record = blocking("find a token", move || store.tokens.token_by_id(&lookup)).await?;
     let config = state.config.load();
-    if !policy::may_manage(&config, &actor, &record.member) {
-        return Err(ApiError::Forbidden(policy::manage_refusal(
-            &config,
-            &actor,
-            &record.member,
+    let uploaded = uploaded(&state).await?;
+    // A token the caller may not manage is not in their listing either: answer as if it
+    // did not exist, so that ids cannot be probed for their owners.
+    let Some(record) = record.filter(|r| may_manage(&config, &uploaded, &actor, &r.member).is_ok())
+    else {
+        return Err(ApiError::NotFound(format!(
+            "no token with the id {id} is yours to revoke; GET api/tokens lists those that are"
         )));
-    }
+    };
     let store = state.store.clone();
     let target = id.clone();
     blocking("revoke a token", move || {
@@ -179,17 +194,13 @@ pub async fn revoke_member(
     Query(filter): Query<MemberFilter>,
 ) -> Result<Response, ApiError> {
     let actor = super::auth::require_member(&state, &caller)?;
-    let Some(member) = filter.member.map(|m| m.trim().to_ascii_lowercase()) else {
+    let Some(member) = filter.member.as_deref().map(policy::normalize_email) else {
         return Err(ApiError::BadRequest(
             "say whose tokens to revoke: DELETE api/tokens?member=EMAIL, or DELETE api/tokens/ID for one".into(),
         ));
     };
     let config = state.config.load();
-    if !policy::may_manage(&config, &actor, &member) {
-        return Err(ApiError::Forbidden(policy::manage_refusal(
-            &config, &actor, &member,
-        )));
-    }
+    may_manage(&config, &uploaded(&state).await?, &actor, &member)?;
     let store = state.store.clone();
     let m = member.clone();
     let ids = blocking("revoke tokens", move || {
