@@ -8,10 +8,11 @@ use crate::app::AppState;
 use crate::clock::now;
 use crate::publish;
 use crate::publish::form::{FormError, FormLimits, read_upload_form};
-use axum::body::Body;
+use axum::body::{Body, BodyDataStream};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -113,7 +114,9 @@ pub async fn upload(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    let mut body = body.into_data_stream();
     if announced.is_some_and(|n| n > limits.body()) {
+        linger(body, limits);
         return Ok(too_large(FormError::BodyTooLarge {
             limit: limits.body(),
         }));
@@ -121,9 +124,12 @@ pub async fn upload(
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let form = match read_upload_form(body.into_data_stream(), content_type, limits).await {
+    let form = match read_upload_form(&mut body, content_type, limits).await {
         Ok(form) => form,
-        Err(e) => return Ok(too_large(e)),
+        Err(e) => {
+            linger(body, limits);
+            return Ok(too_large(e));
+        }
     };
     let s = state.clone();
     let data_dir = state.config.load().data_dir.clone();
@@ -153,6 +159,29 @@ pub async fn upload(
         .base_url
         .join(&format!("api/packages/versions/finalize?upload_id={id}"));
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response())
+}
+
+/// How long the rest of a refused upload is read after the answer.
+const LINGER: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Reads and drops the rest of a refused body, at most twice the bound of a whole body
+/// and for at most [`LINGER`], while the answer goes out: `dart pub` writes its whole
+/// body before reading, and a connection closed under it ends in a reset instead of
+/// the message. Nothing read here is kept.
+fn linger(mut body: BodyDataStream, limits: FormLimits) {
+    let most = limits.body().saturating_mul(2);
+    tokio::spawn(async move {
+        let drain = async {
+            let mut read = 0u64;
+            while let Some(Ok(chunk)) = body.next().await {
+                read += chunk.len() as u64;
+                if read > most {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(LINGER, drain).await;
+    });
 }
 
 /// Step 3: `GET api/packages/versions/finalize?upload_id=…`.

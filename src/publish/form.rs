@@ -4,7 +4,7 @@
 //! as soon as it does, before the rest of it is read.
 
 use bytes::Bytes;
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 
 /// The bounds of one upload form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,13 +117,15 @@ fn shown_name(name: &str) -> String {
 
 /// Reads the upload form from `body`, a request body with `Content-Type` `content_type`.
 /// Other fields are read (within the bounds) and ignored, as a storage service would.
+/// The body is borrowed, so that after a refusal the caller can still read what is left
+/// of it.
 pub async fn read_upload_form<S, E>(
-    body: S,
+    body: &mut S,
     content_type: Option<&str>,
     limits: FormLimits,
 ) -> Result<UploadForm, FormError>
 where
-    S: Stream<Item = Result<Bytes, E>> + Send + 'static,
+    S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
     E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
 {
     let boundary = content_type
@@ -135,7 +137,7 @@ where
             .per_field(limits.text)
             .for_field("file", limits.archive),
     );
-    let mut form = multer::Multipart::with_constraints(body, boundary, constraints);
+    let mut form = multer::Multipart::with_constraints(body.by_ref(), boundary, constraints);
     let fail = |e| FormError::from_multer(e, &limits);
     let (mut upload_id, mut archive) = (None, None);
     while let Some(mut field) = form.next_field().await.map_err(fail)? {
@@ -169,8 +171,8 @@ pub fn read_upload_form_from(
     limits: FormLimits,
 ) -> Result<UploadForm, FormError> {
     use futures_util::FutureExt;
-    let stream = futures_util::stream::iter([Ok::<_, std::convert::Infallible>(body)]);
-    read_upload_form(stream, content_type, limits)
+    let mut stream = futures_util::stream::iter([Ok::<_, std::convert::Infallible>(body)]);
+    read_upload_form(&mut stream, content_type, limits)
         .now_or_never()
         .expect("a body in memory never makes the reader wait")
 }
