@@ -5,6 +5,8 @@
 mod backup;
 mod blobs;
 mod changes;
+#[cfg(test)]
+mod concurrent;
 mod dir;
 mod publishing;
 mod sqlite;
