@@ -26,6 +26,7 @@ impl AppState {
         }
         self.config.store(Arc::new(config));
         if let Err(e) = self.refresh_index() {
+            let e = crate::report::chain(&e);
             error!(error = %e, "cannot rebuild the index after a config reload: {e}");
         }
         info!(path = %path.display(), "reloaded {}", path.display());
