@@ -7,7 +7,7 @@ use crate::config::Config;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 /// Editors save in bursts (write, rename, chmod); changes closer together than this
 /// are one reload.
@@ -120,6 +120,7 @@ impl ConfigWatch {
             warn!(error = %e, "cannot watch {} for changes; reload with SIGHUP", path.display());
             return None;
         }
+        debug!(path = %path.display(), "watching {} for changes", path.display());
         Some(ConfigWatch {
             watcher,
             path: path.to_path_buf(),
