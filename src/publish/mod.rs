@@ -77,12 +77,7 @@ pub fn finalize(
     if &staging::sha256(&bytes) != sha256 {
         return Err(nothing_staged());
     }
-    let outcome = {
-        // One finalize at a time: between checking that a version is new and adding it,
-        // no other finalize may add it, or its archive would be written for nothing.
-        let _one = FINALIZE.lock().unwrap_or_else(|p| p.into_inner());
-        check_and_store(config, store, index, &bytes, sha256, member, now)
-    };
+    let outcome = check_and_store(config, store, index, &bytes, sha256, member, now);
     let (package, version) = match &outcome {
         Ok((p, v))
         | Err(Rejection {
@@ -236,6 +231,10 @@ fn check_and_store(
             at,
         )
     };
+    // One finalize at a time from here: between checking that a version is new and
+    // adding it, no other finalize may add it, or its archive would be written for
+    // nothing.
+    let _one = FINALIZE.lock().unwrap_or_else(|p| p.into_inner());
     // Checked before anything is written: a refused archive must leave no blob behind.
     let existing = store
         .catalog
