@@ -13,5 +13,6 @@ pub mod index;
 pub mod package;
 pub mod publish;
 pub mod release;
+pub mod report;
 pub mod store;
 pub mod webhook;

@@ -1,6 +1,7 @@
 //! Shared state and `serve()`: the one place where config, store, index, sync loops and
 //! the HTTP router are wired together.
 
+mod live;
 mod poll;
 mod reload;
 pub mod status;
@@ -251,6 +252,8 @@ pub async fn serve(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     poll::start_missing_loops(&state, &stop_rx);
     tokio::spawn(poll::flush_loop(state.clone(), stop_rx.clone()));
+    tokio::spawn(poll::sweep_loop(state.clone(), stop_rx.clone()));
+    tokio::spawn(live::watch_store(state.clone(), stop_rx.clone()));
     reload::watch(state.clone(), stop_rx.clone());
     let router = crate::http::router(state.clone());
     let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -261,6 +264,7 @@ pub async fn serve(
         })
         .await;
     if let Err(e) = state.flush_token_uses() {
+        let e = crate::report::chain(&e);
         error!(error = %e, "cannot record token use at shutdown: {e}");
     }
     info!("tagpub stopped");

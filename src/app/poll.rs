@@ -63,6 +63,7 @@ async fn poll_loop(state: Arc<AppState>, key: String, mut stop: watch::Receiver<
                 log_report(&report)
             }
             Err(e) => {
+                let e = crate::report::chain(&e);
                 error!(repo = %repo.url.display(), error = %e, "sync of {} failed: the store is not usable: {e}", repo.url.display())
             }
         }
@@ -137,9 +138,40 @@ pub async fn flush_loop(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
         }
         let s = state.clone();
         match tokio::task::spawn_blocking(move || s.flush_token_uses()).await {
-            Ok(Err(e)) => error!(error = %e, "cannot record token use: {e}"),
+            Ok(Err(e)) => {
+                let e = crate::report::chain(&e);
+                error!(error = %e, "cannot record token use: {e}")
+            }
             Err(e) => error!(error = %e, "recording token use panicked"),
             Ok(Ok(())) => {}
+        }
+    }
+}
+
+/// How often abandoned uploads are looked for, besides at start.
+const SWEEP_EVERY: Duration = Duration::from_secs(10 * 60);
+
+/// Expires abandoned uploads and deletes their archives, at start and every
+/// [`SWEEP_EVERY`].
+pub async fn sweep_loop(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let s = state.clone();
+        let swept = tokio::task::spawn_blocking(move || {
+            let data_dir = s.config.load().data_dir.clone();
+            crate::publish::sweep(&s.store, &data_dir, super::now())
+        })
+        .await;
+        match swept {
+            Ok(Err(e)) => {
+                let e = crate::report::chain(&e);
+                error!(error = %e, "cannot expire abandoned uploads: {e}")
+            }
+            Err(e) => error!(error = %e, "expiring abandoned uploads panicked"),
+            Ok(Ok(())) => {}
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(SWEEP_EVERY) => {}
+            _ = stop.changed() => return,
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::config::Config;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 /// Editors save in bursts (write, rename, chmod); changes closer together than this
 /// are one reload.
@@ -26,6 +26,7 @@ impl AppState {
         }
         self.config.store(Arc::new(config));
         if let Err(e) = self.refresh_index() {
+            let e = crate::report::chain(&e);
             error!(error = %e, "cannot rebuild the index after a config reload: {e}");
         }
         info!(path = %path.display(), "reloaded {}", path.display());
@@ -37,7 +38,7 @@ impl AppState {
 pub fn watch(state: Arc<AppState>, stop: watch::Receiver<bool>) {
     let (tx, rx) = mpsc::unbounded_channel::<()>();
     let path = state.config.load().path.clone();
-    let watcher = file_watcher(&path, tx.clone());
+    let watcher = ConfigWatch::start(&path, tx.clone());
     #[cfg(unix)]
     {
         let tx = tx.clone();
@@ -64,7 +65,7 @@ async fn reload_loop(
     mut rx: mpsc::UnboundedReceiver<()>,
     mut stop: watch::Receiver<bool>,
     // Kept alive for as long as the loop runs; dropping it stops the watching.
-    _watcher: Option<notify::RecommendedWatcher>,
+    mut watcher: Option<ConfigWatch>,
 ) {
     loop {
         tokio::select! {
@@ -74,6 +75,10 @@ async fn reload_loop(
         // Let a burst of events settle, then reload once.
         tokio::time::sleep(SETTLE).await;
         while rx.try_recv().is_ok() {}
+        if let Some(w) = &mut watcher {
+            // Before reading the file, so a change made while reading is not missed.
+            w.renew(&stop).await;
+        }
         let s = state.clone();
         match tokio::task::spawn_blocking(move || s.reload_config()).await {
             Ok(Ok(())) => poll::start_missing_loops(&state, &stop),
@@ -85,40 +90,63 @@ async fn reload_loop(
     }
 }
 
-/// Watches the directory holding the config (editors replace files, which a watch on
-/// the file itself would lose) and signals changes to that file.
-fn file_watcher(
-    path: &std::path::Path,
-    tx: mpsc::UnboundedSender<()>,
-) -> Option<notify::RecommendedWatcher> {
-    use notify::Watcher;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let name = path.file_name()?.to_os_string();
-    let handler = move |event: notify::Result<notify::Event>| {
-        if let Ok(event) = event
-            && !event.kind.is_access()
-            && event
-                .paths
-                .iter()
-                .any(|p| p.file_name() == Some(name.as_os_str()))
-        {
-            let _ = tx.send(());
-        }
-    };
-    match notify::recommended_watcher(handler) {
-        Ok(mut w) => match w.watch(dir, notify::RecursiveMode::NonRecursive) {
-            Ok(()) => Some(w),
-            Err(e) => {
-                warn!(error = %e, "cannot watch {} for changes; reload with SIGHUP", dir.display());
-                None
+/// A watch on the config file itself. Not on its directory: every event there would be
+/// seen (and, with trace logging, logged by the watcher, which is an event again when
+/// the log is written to that directory). Editors save by replacing the file, which
+/// ends a watch on it, so the watch is renewed after every change.
+struct ConfigWatch {
+    watcher: notify::RecommendedWatcher,
+    path: std::path::PathBuf,
+}
+
+impl ConfigWatch {
+    fn start(path: &std::path::Path, tx: mpsc::UnboundedSender<()>) -> Option<ConfigWatch> {
+        use notify::Watcher;
+        let handler = move |event: notify::Result<notify::Event>| {
+            if let Ok(event) = event
+                && !event.kind.is_access()
+            {
+                let _ = tx.send(());
             }
-        },
-        Err(e) => {
-            warn!(error = %e, "cannot watch the config for changes; reload with SIGHUP");
-            None
+        };
+        let mut watcher = match notify::recommended_watcher(handler) {
+            Ok(w) => w,
+            Err(e) => {
+                warn!(error = %e, "cannot watch the config for changes; reload with SIGHUP");
+                return None;
+            }
+        };
+        if let Err(e) = watcher.watch(path, notify::RecursiveMode::NonRecursive) {
+            warn!(error = %e, "cannot watch {} for changes; reload with SIGHUP", path.display());
+            return None;
+        }
+        debug!(path = %path.display(), "watching {} for changes", path.display());
+        Some(ConfigWatch {
+            watcher,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Watches the file now at the path, waiting a little for it while an editor
+    /// replaces it.
+    async fn renew(&mut self, stop: &watch::Receiver<bool>) {
+        use notify::Watcher;
+        let _ = self.watcher.unwatch(&self.path);
+        for attempt in 1..=RENEW_ATTEMPTS {
+            match self
+                .watcher
+                .watch(&self.path, notify::RecursiveMode::NonRecursive)
+            {
+                Ok(()) => return,
+                Err(e) if attempt == RENEW_ATTEMPTS || *stop.borrow() => {
+                    warn!(error = %e, "cannot watch {} for changes any more; reload with SIGHUP", self.path.display());
+                    return;
+                }
+                Err(_) => tokio::time::sleep(SETTLE).await,
+            }
         }
     }
 }
+
+/// How many times (each [`SETTLE`] apart) a vanished config file is waited for.
+const RENEW_ATTEMPTS: u32 = 50;

@@ -1,5 +1,6 @@
 //! The command line (PRODUCT.md "Command line"): one file per subcommand.
 
+mod backup;
 mod check;
 mod package;
 mod serve;
@@ -48,6 +49,9 @@ pub enum Command {
     Package(package::PackageCommand),
     /// Show the audit trail of publishing: publishes, refusals, retractions, uploaders.
     Audit(package::AuditArgs),
+    /// Copy the database (tokens, uploaded packages, served versions) to a file, also
+    /// while the daemon runs.
+    Backup(backup::BackupArgs),
 }
 
 /// Logs go to stderr; `RUST_LOG` overrides the default level (info).
@@ -69,6 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Token(t) => token::run(load()?, t),
         Command::Package(p) => package::run(load()?, p),
         Command::Audit(a) => package::audit(load()?, a),
+        Command::Backup(a) => backup::run(load()?, a),
     }
 }
 

@@ -117,9 +117,7 @@ pub fn run(config: Config, command: PackageCommand) -> anyhow::Result<ExitCode> 
     }
     .map_err(refusal)?;
     println!("{message}");
-    println!(
-        "a running `tagpub serve` shows the change after a config reload (SIGHUP) or a restart"
-    );
+    println!("a running `tagpub serve` on this data dir shows the change within a second");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -44,6 +44,13 @@ impl FromRequestParts<Arc<AppState>> for Auth {
             Check::Unknown
         } else {
             let presented = token::hash(secret);
+            // Cheap (no lock waits in WAL mode); it is what makes a revocation from the
+            // command line count from the very next request.
+            let counter = state.store.changes.counter();
+            if let Err(e) = &counter {
+                warn!(error = %crate::report::chain(e), "cannot read the database's change counter; not trusting cached tokens");
+            }
+            state.tokens.check_changes(counter.ok());
             let record = match state.tokens.get(&presented) {
                 Some(record) => record,
                 None => {

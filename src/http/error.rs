@@ -18,6 +18,7 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn internal(context: &str, error: &dyn std::error::Error) -> ApiError {
+        let error = crate::report::chain(error);
         tracing::error!(error = %error, "{context}: {error}");
         ApiError::Internal(context.to_string())
     }

@@ -7,9 +7,12 @@ use super::auth::Auth;
 use crate::app::AppState;
 use crate::clock::now;
 use crate::publish;
-use axum::extract::{Multipart, Query, State};
-use axum::http::{StatusCode, header};
+use crate::publish::form::{FormError, FormLimits, read_upload_form};
+use axum::body::{Body, BodyDataStream};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -30,6 +33,10 @@ pub(super) fn publish_error(e: publish::Error) -> ApiError {
             status: 404,
             message,
         } => ApiError::NotFound(message),
+        // The cause is logged where it happened.
+        publish::Error::Refused { status, .. } if status >= 500 => {
+            ApiError::Internal("store the package".into())
+        }
         publish::Error::Refused { message, .. } => ApiError::BadRequest(message),
         other => ApiError::internal("publish", &other),
     }
@@ -86,88 +93,95 @@ fn xml_error(status: StatusCode, code: &str, message: &str) -> Response {
 
 /// Step 2: the multipart `POST`. Anything that arrives is stored and checked at
 /// finalize, where the client shows the reason; only what prevents storing it is
-/// refused here.
+/// refused here. The body is read as it arrives, within [`FormLimits`]: a body or a field
+/// over its bound is refused before the rest of it is read.
 pub async fn upload(
     State(state): State<Arc<AppState>>,
     Auth(caller): Auth,
-    mut form: Multipart,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let member = super::auth::require_member(&state, &caller)?;
-    let limit = state.config.load().uploads.max_archive_bytes;
-    let mut id = None;
-    let mut archive: Option<Vec<u8>> = None;
-    loop {
-        let field = match form.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => {
-                return Ok(xml_error(
-                    StatusCode::BAD_REQUEST,
-                    "MalformedPOSTRequest",
-                    &format!("the upload is not valid multipart/form-data: {e}"),
-                ));
-            }
-        };
-        match field.name() {
-            Some("upload_id") => id = field.text().await.ok(),
-            Some("file") => {
-                let mut field = field;
-                let mut bytes = Vec::new();
-                loop {
-                    match field.chunk().await {
-                        Ok(Some(chunk)) => {
-                            if (bytes.len() + chunk.len()) as u64 > limit {
-                                return Ok(xml_error(
-                                    StatusCode::BAD_REQUEST,
-                                    "EntityTooLarge",
-                                    &format!(
-                                        "the archive is larger than this registry's limit of {} MiB; make the package smaller (check .pubignore)",
-                                        limit >> 20
-                                    ),
-                                ));
-                            }
-                            bytes.extend_from_slice(&chunk);
-                        }
-                        Ok(None) => break,
-                        Err(e) => {
-                            return Ok(xml_error(
-                                StatusCode::BAD_REQUEST,
-                                "IncompleteBody",
-                                &format!("the upload was cut off: {e}"),
-                            ));
-                        }
-                    }
-                }
-                archive = Some(bytes);
-            }
-            // Unknown fields are ignored, like a storage service would.
-            _ => {}
-        }
+    let limits = FormLimits::for_archive(state.config.load().uploads.max_archive_bytes);
+    let too_large = |e: FormError| {
+        let (status, code) = e.status_and_code();
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+        xml_error(status, code, &e.to_string())
+    };
+    // The client always sends Content-Length (§5.3): a body announced too large is
+    // refused before any of it is read.
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let mut body = body.into_data_stream();
+    if announced.is_some_and(|n| n > limits.body()) {
+        linger(body, limits);
+        return Ok(too_large(FormError::BodyTooLarge {
+            limit: limits.body(),
+        }));
     }
-    let (Some(id), Some(bytes)) = (id, archive) else {
-        return Ok(xml_error(
-            StatusCode::BAD_REQUEST,
-            "MissingFields",
-            "the upload needs the upload_id field and a file part named `file`; use `dart pub publish`",
-        ));
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let form = match read_upload_form(&mut body, content_type, limits).await {
+        Ok(form) => form,
+        Err(e) => {
+            linger(body, limits);
+            return Ok(too_large(e));
+        }
     };
     let s = state.clone();
     let data_dir = state.config.load().data_dir.clone();
+    let id = form.upload_id;
     let upload_id = id.clone();
-    match blocking(move || publish::receive(&s.store, &data_dir, &upload_id, &member, &bytes)).await
-    {
+    let received = blocking(move || {
+        publish::receive(
+            &s.store,
+            &data_dir,
+            (&upload_id, &member),
+            &form.archive,
+            now(),
+        )
+    })
+    .await;
+    match received {
         Ok(()) => {}
         Err(ApiError::BadRequest(m)) | Err(ApiError::NotFound(m)) => {
             return Ok(xml_error(StatusCode::BAD_REQUEST, "InvalidUpload", &m));
         }
         Err(other) => return Err(other),
     }
+    // The id was found among this member's uploads, so it is safe to put into a URL.
     let location = state
         .config
         .load()
         .base_url
         .join(&format!("api/packages/versions/finalize?upload_id={id}"));
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response())
+}
+
+/// How long the rest of a refused upload is read after the answer.
+const LINGER: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Reads and drops the rest of a refused body, at most twice the bound of a whole body
+/// and for at most [`LINGER`], while the answer goes out: `dart pub` writes its whole
+/// body before reading, and a connection closed under it ends in a reset instead of
+/// the message. Nothing read here is kept.
+fn linger(mut body: BodyDataStream, limits: FormLimits) {
+    let most = limits.body().saturating_mul(2);
+    tokio::spawn(async move {
+        let drain = async {
+            let mut read = 0u64;
+            while let Some(Ok(chunk)) = body.next().await {
+                read += chunk.len() as u64;
+                if read > most {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(LINGER, drain).await;
+    });
 }
 
 /// Step 3: `GET api/packages/versions/finalize?upload_id=…`.

@@ -38,7 +38,7 @@ impl Body {
 }
 
 /// One served version.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VersionView {
     pub sha256: String,
     pub archive_size: u64,
@@ -71,6 +71,17 @@ impl PackageView {
 
     pub fn is_retracted(&self, version: &Version) -> bool {
         self.retracted.contains(version)
+    }
+
+    /// Whether both serve the same: equal but for the cached listing.
+    fn same_as(&self, other: &PackageView) -> bool {
+        self.name == other.name
+            && self.repo == other.repo
+            && self.readers == other.readers
+            && self.discontinued == other.discontinued
+            && self.replaced_by == other.replaced_by
+            && self.retracted == other.retracted
+            && self.versions == other.versions
     }
 
     /// The rendered listing, if this generation rendered it already.
@@ -144,6 +155,19 @@ impl Index {
                 self.packages.insert(name, Arc::new(view));
             }
         }
+    }
+
+    /// This index, with the packages that did not change taken from `old`, so their
+    /// rendered listings are kept.
+    pub fn keeping_unchanged(mut self, old: &Index) -> Index {
+        for (name, view) in &mut self.packages {
+            if let Some(previous) = old.packages.get(name)
+                && previous.same_as(view)
+            {
+                *view = previous.clone();
+            }
+        }
+        self
     }
 
     pub fn package(&self, name: &str) -> Option<&Arc<PackageView>> {

@@ -2,10 +2,13 @@
 //! storing the archive byte for byte. Validation happens at finalize, where the client
 //! shows the server's message; every step may be retried and answers the same.
 
+pub mod form;
 mod manage;
+mod session;
 mod staging;
 
 pub use manage::{Actor, discontinue, retract, set_uploader};
+pub use session::{receive, start, sweep};
 
 use crate::auth::policy;
 use crate::config::Config;
@@ -41,62 +44,6 @@ fn refused(status: u16, message: impl Into<String>) -> Error {
     }
 }
 
-/// Starts an upload for `member`; returns its id.
-pub fn start(store: &Store, member: &str, now: i64) -> Result<String, Error> {
-    let mut buf = [0u8; 16];
-    getrandom::fill(&mut buf).map_err(Error::Random)?;
-    let id = hex::encode(buf);
-    store.publishing.create_upload(&id, member, now)?;
-    Ok(id)
-}
-
-/// Receives the archive of upload `id` and keeps it until finalize. Re-posting the same
-/// upload replaces what was received, so a retried POST is harmless.
-pub fn receive(
-    store: &Store,
-    data_dir: &std::path::Path,
-    id: &str,
-    member: &str,
-    bytes: &[u8],
-) -> Result<(), Error> {
-    let upload = owned_upload(store, id, member)?;
-    let sha256 = staging::write(data_dir, id, bytes)?;
-    if upload
-        .archive
-        .as_ref()
-        .is_some_and(|(sha, _)| sha == &sha256)
-        && upload.outcome.is_some()
-    {
-        return Ok(()); // The same bytes again: keep the outcome for the replayed finalize.
-    }
-    store
-        .publishing
-        .set_upload_archive(id, &sha256, bytes.len() as u64)?;
-    Ok(())
-}
-
-fn owned_upload(
-    store: &Store,
-    id: &str,
-    member: &str,
-) -> Result<crate::store::UploadRecord, Error> {
-    let Some(upload) = store.publishing.upload(id)? else {
-        return Err(refused(
-            404,
-            format!("there is no upload {id}; run `dart pub publish` again"),
-        ));
-    };
-    if upload.member != member {
-        return Err(refused(
-            403,
-            format!(
-                "upload {id} was started by another member; run `dart pub publish` again with your own token"
-            ),
-        ));
-    }
-    Ok(upload)
-}
-
 /// Checks and publishes upload `id`; returns the message for the client and the
 /// package that changed (none when replaying an earlier success). Success and
 /// refusals are recorded so a retried finalize gets the same answer.
@@ -108,19 +55,28 @@ pub fn finalize(
     member: &str,
     now: i64,
 ) -> Result<(String, Option<String>), Error> {
-    let upload = owned_upload(store, id, member)?;
+    let upload = session::owned_upload(store, id, member, now)?;
     match &upload.outcome {
         Some(Ok(message)) => return Ok((message.clone(), None)),
-        Some(Err(message)) => return Err(refused(400, message.clone())),
+        Some(Err((status, message))) => return Err(refused(*status, message.clone())),
         None => {}
     }
-    let Some((sha256, _)) = &upload.archive else {
-        return Err(refused(
+    let nothing_staged = || {
+        refused(
             400,
             format!("nothing was uploaded for upload {id}; run `dart pub publish` again"),
-        ));
+        )
     };
-    let bytes = staging::read(&config.data_dir, id)?;
+    let Some((sha256, _)) = &upload.archive else {
+        return Err(nothing_staged());
+    };
+    // The sweep deletes the archives of expired uploads, also just before `now`.
+    let Some(bytes) = staging::read(&config.data_dir, id)? else {
+        return Err(refused(400, session::expired_message()));
+    };
+    if &staging::sha256(&bytes) != sha256 {
+        return Err(nothing_staged());
+    }
     let outcome = check_and_store(config, store, index, &bytes, sha256, member, now);
     let (package, version) = match &outcome {
         Ok((p, v))
@@ -152,6 +108,12 @@ pub fn finalize(
             info!(member = %member, package = %package, "{member} published {package}");
             Ok((message, Some(package)))
         }
+        // The registry's own failure: the client retries, so the archive stays.
+        Err(Rejection {
+            status: 500,
+            message,
+            ..
+        }) => Err(refused(500, message)),
         Err(Rejection {
             status, message, ..
         }) => {
@@ -167,18 +129,21 @@ pub fn finalize(
                 version,
                 detail: message.clone(),
             })?;
-            // Refusals for the content are final for this upload; a missing right may be
-            // granted later, so those are not recorded.
-            if status == 400 {
-                store
-                    .publishing
-                    .set_upload_outcome(id, &Err(message.clone()))?;
-            }
+            // Every refusal is final for this upload (a right granted later applies to
+            // the next `dart pub publish`), so its archive is not kept.
+            store
+                .publishing
+                .set_upload_outcome(id, &Err((status, message.clone())))?;
+            staging::remove(&config.data_dir, id);
             warn!(member = %member, upload = %id, "refused upload {id} by {member}: {message}");
             Err(refused(status, message))
         }
     }
 }
+
+/// Serialises the checks and writes of finalize within the daemon, the only process
+/// that publishes uploads.
+static FINALIZE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// A refusal at finalize, with the package and version when they were read.
 struct Rejection {
@@ -205,6 +170,7 @@ fn check_and_store(
     now: i64,
 ) -> Result<(String, String), Rejection> {
     let internal = |e: crate::store::Error| {
+        let e = crate::report::chain(&e);
         tracing::error!(error = %e, "store failure while publishing: {e}");
         reject(
             500,
@@ -255,6 +221,42 @@ fn check_and_store(
     may_publish(config, store, index, package, version_text, member)
         .map_err(|(status, m)| reject(status, m, at))?;
 
+    let published = || Ok((package.to_string(), version_text.to_string()));
+    let exists = || {
+        reject(
+            400,
+            format!(
+                "version {version_text} of {package} already exists with different content; versions never change, so publish a new version"
+            ),
+            at,
+        )
+    };
+    // One finalize at a time from here: between checking that a version is new and
+    // adding it, no other finalize may add it, or its archive would be written for
+    // nothing.
+    let _one = FINALIZE.lock().unwrap_or_else(|p| p.into_inner());
+    // Checked before anything is written: a refused archive must leave no blob behind.
+    let existing = store
+        .catalog
+        .summaries(Some(package))
+        .map_err(internal)?
+        .into_iter()
+        .find(|v| v.version == version_text);
+    match existing {
+        Some(v) if v.sha256 == sha256 && store.blobs.contains(sha256) => return published(),
+        Some(v) if v.sha256 != sha256 => return Err(exists()),
+        _ => {}
+    }
+    // The archive is stored exactly as uploaded: its bytes are what the client hashed.
+    let stored_sha = store.blobs.put(bytes).map_err(internal)?;
+    debug_assert_eq!(stored_sha, sha256);
+    let teams: Vec<String> = policy::teams_of(config, member)
+        .map(str::to_string)
+        .collect();
+    store
+        .publishing
+        .create_package(package, member, &teams, now)
+        .map_err(internal)?;
     let stored = StoredVersion {
         package: package.to_string(),
         version: version_text.to_string(),
@@ -266,28 +268,10 @@ fn check_and_store(
             uploader: member.to_string(),
         },
     };
-    // The archive is stored exactly as uploaded: its bytes are what the client hashed.
-    let stored_sha = store.blobs.put(bytes).map_err(internal)?;
-    debug_assert_eq!(stored_sha, sha256);
-    let teams: Vec<String> = policy::teams_of(config, member)
-        .map(str::to_string)
-        .collect();
-    store
-        .publishing
-        .create_package(package, member, &teams, now)
-        .map_err(internal)?;
     match store.catalog.add_version(&stored, None).map_err(internal)? {
-        Added::New => Ok((package.to_string(), version_text.to_string())),
-        Added::AlreadyExists(existing) if existing.sha256 == sha256 => {
-            Ok((package.to_string(), version_text.to_string()))
-        }
-        Added::AlreadyExists(_) => Err(reject(
-            400,
-            format!(
-                "version {version_text} of {package} already exists with different content; versions never change, so publish a new version"
-            ),
-            at,
-        )),
+        Added::New => published(),
+        Added::AlreadyExists(existing) if existing.sha256 == sha256 => published(),
+        Added::AlreadyExists(_) => Err(exists()),
     }
 }
 
@@ -303,6 +287,7 @@ fn may_publish(
     member: &str,
 ) -> Result<(), (u16, String)> {
     let store_err = |e: crate::store::Error| {
+        let e = crate::report::chain(&e);
         tracing::error!(error = %e, "store failure while publishing: {e}");
         (
             500,

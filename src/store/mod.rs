@@ -2,15 +2,25 @@
 //! bytes. Two small traits form the seam where a later PostgreSQL catalog and object
 //! store plug in; the embedded defaults are SQLite and files named by their sha256.
 
+mod backup;
 mod blobs;
+mod changes;
+#[cfg(test)]
+mod concurrent;
+mod dir;
 mod publishing;
 mod sqlite;
 mod tokens;
+mod uploads;
 
+pub use backup::{BackupSummary, backup};
 pub use blobs::FileBlobs;
-pub use publishing::{AuditEntry, Publishing, SqlitePublishing, UploadRecord, UploadedPackage};
+pub use changes::Changes;
+pub use dir::{create_private_dir, database_path};
+pub use publishing::{AuditEntry, Publishing, SqlitePublishing, UploadedPackage};
 pub use sqlite::SqliteCatalog;
 pub use tokens::SqliteTokens;
+pub use uploads::{Staged, UploadRecord};
 
 use std::path::{Path, PathBuf};
 
@@ -39,6 +49,41 @@ pub enum Error {
     },
     #[error("archive {sha256} on disk does not match its name; the file is corrupt")]
     CorruptBlob { sha256: String },
+    #[error("cannot {doing} {path}")]
+    DataDir {
+        doing: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The database is gone but what it described is still there: starting anyway
+    /// would forget every token and uploaded package, and rebuild versions from git
+    /// with new archives under old version numbers.
+    #[error(
+        "the database {} {problem}, but the data dir {} still holds what it described (for example {}): its tokens, uploaded packages and the record of served versions are lost, and tagpub refuses to start over silently. \
+         To recover, stop tagpub, copy a backup made with `tagpub backup` to {}, delete {}-wal and {}-shm if present, and start again. \
+         To start over with an empty registry instead, move {} aside.",
+        db.display(), data_dir.display(), evidence.display(), db.display(), db.display(), db.display(), data_dir.display()
+    )]
+    LostDatabase {
+        db: PathBuf,
+        data_dir: PathBuf,
+        problem: &'static str,
+        evidence: PathBuf,
+    },
+    #[error("cannot back up the database to {path}")]
+    Backup {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("cannot {doing} the backup {path}")]
+    BackupFile {
+        doing: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// A served version, as recorded when it was first built. Never updated.
@@ -181,21 +226,27 @@ pub struct Store {
     pub blobs: Box<dyn Blobs>,
     pub tokens: Box<dyn TokenStore>,
     pub publishing: Box<dyn Publishing>,
+    /// Tells when anyone (another process included) committed a change.
+    pub changes: Changes,
 }
 
 impl Store {
-    /// Opens (creating if needed) the embedded store under `data_dir`.
+    /// Opens (creating if needed) the embedded store under `data_dir`. A data dir whose
+    /// database was lost is refused ([`Error::LostDatabase`]) and left as it is.
     pub fn open(data_dir: &Path) -> Result<Store, Error> {
-        let db = data_dir.join("tagpub.sqlite3");
+        dir::prepare(data_dir)?;
+        let db = database_path(data_dir);
         let catalog = SqliteCatalog::open(&db)?;
         let tokens = SqliteTokens::open(&db)?;
         let publishing = SqlitePublishing::open(&db)?;
         let blobs = FileBlobs::open(&data_dir.join("archives"))?;
+        let changes = Changes::open(&db)?;
         Ok(Store {
             catalog: Box::new(catalog),
             blobs: Box::new(blobs),
             tokens: Box::new(tokens),
             publishing: Box::new(publishing),
+            changes,
         })
     }
 }

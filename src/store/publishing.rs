@@ -1,23 +1,11 @@
 //! State of `dart pub publish`: pending uploads, uploaded packages with their uploaders,
 //! retractions and discontinuation set over the API, and the audit trail.
 
+use super::uploads::{self, Staged, UploadRecord};
 use super::{Error, sqlite};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 use std::sync::Mutex;
-
-/// One upload session, from `versions/new` to finalize.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UploadRecord {
-    pub id: String,
-    pub member: String,
-    pub created: i64,
-    /// sha256 and size of the received archive, once posted.
-    pub archive: Option<(String, u64)>,
-    /// The outcome of finalize, once known: `Ok(message)` or `Err(message)`, replayed to
-    /// retries.
-    pub outcome: Option<Result<String, String>>,
-}
 
 /// A package created by `dart pub publish`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,8 +38,23 @@ pub struct AuditEntry {
 pub trait Publishing: Send + Sync {
     fn create_upload(&self, id: &str, member: &str, now: i64) -> Result<(), Error>;
     fn upload(&self, id: &str) -> Result<Option<UploadRecord>, Error>;
-    fn set_upload_archive(&self, id: &str, sha256: &str, size: u64) -> Result<(), Error>;
-    fn set_upload_outcome(&self, id: &str, outcome: &Result<String, String>) -> Result<(), Error>;
+    /// Records the archive (sha256, size) of upload `id`, unless its member already has
+    /// `cap` other unfinished uploads with an archive, created at or after `since`.
+    fn stage_upload(
+        &self,
+        id: &str,
+        archive: (&str, u64),
+        since: i64,
+        cap: u64,
+    ) -> Result<Staged, Error>;
+    fn set_upload_outcome(
+        &self,
+        id: &str,
+        outcome: &Result<String, (u16, String)>,
+    ) -> Result<(), Error>;
+    /// Refuses, with `message`, every unfinished upload created before `before`;
+    /// returns their ids.
+    fn expire_uploads(&self, before: i64, message: &str) -> Result<Vec<String>, Error>;
     fn packages(&self) -> Result<Vec<UploadedPackage>, Error>;
     fn package(&self, name: &str) -> Result<Option<UploadedPackage>, Error>;
     /// Creates the package with its creator as first uploader, if it does not exist.
@@ -76,15 +79,6 @@ pub trait Publishing: Send + Sync {
 }
 
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS uploads (
-    id       TEXT PRIMARY KEY,
-    member   TEXT NOT NULL,
-    created  INTEGER NOT NULL,
-    sha256   TEXT,
-    size     INTEGER,
-    ok       TEXT,
-    refused  TEXT
-);
 CREATE TABLE IF NOT EXISTS uploaded_packages (
     name         TEXT PRIMARY KEY,
     creator      TEXT NOT NULL,
@@ -124,8 +118,13 @@ fn q(doing: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
 
 impl SqlitePublishing {
     pub fn open(path: &Path) -> Result<SqlitePublishing, Error> {
+        let conn = sqlite::open_connection(path, &format!("{}{SCHEMA}", uploads::SCHEMA))?;
+        uploads::migrate(&conn).map_err(|source| Error::OpenCatalog {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Ok(SqlitePublishing {
-            conn: Mutex::new(sqlite::open_connection(path, SCHEMA)?),
+            conn: Mutex::new(conn),
         })
     }
 
@@ -172,60 +171,33 @@ impl SqlitePublishing {
 
 impl Publishing for SqlitePublishing {
     fn create_upload(&self, id: &str, member: &str, now: i64) -> Result<(), Error> {
-        self.conn()
-            .execute(
-                "INSERT INTO uploads (id, member, created) VALUES (?1, ?2, ?3)",
-                params![id, member, now],
-            )
-            .map_err(q("starting an upload"))?;
-        Ok(())
+        uploads::create(&self.conn(), id, member, now)
     }
 
     fn upload(&self, id: &str) -> Result<Option<UploadRecord>, Error> {
-        self.conn()
-            .query_row(
-                "SELECT id, member, created, sha256, size, ok, refused FROM uploads WHERE id = ?1",
-                [id],
-                |r| {
-                    let sha: Option<String> = r.get(3)?;
-                    let size: Option<i64> = r.get(4)?;
-                    let ok: Option<String> = r.get(5)?;
-                    let refused: Option<String> = r.get(6)?;
-                    Ok(UploadRecord {
-                        id: r.get(0)?,
-                        member: r.get(1)?,
-                        created: r.get(2)?,
-                        archive: sha.zip(size.map(|s| s as u64)),
-                        outcome: ok.map(Ok).or(refused.map(Err)),
-                    })
-                },
-            )
-            .optional()
-            .map_err(q("reading an upload"))
+        uploads::get(&self.conn(), id)
     }
 
-    fn set_upload_archive(&self, id: &str, sha256: &str, size: u64) -> Result<(), Error> {
-        self.conn()
-            .execute(
-                "UPDATE uploads SET sha256 = ?2, size = ?3, ok = NULL, refused = NULL WHERE id = ?1",
-                params![id, sha256, size as i64],
-            )
-            .map_err(q("recording an upload"))?;
-        Ok(())
+    fn stage_upload(
+        &self,
+        id: &str,
+        archive: (&str, u64),
+        since: i64,
+        cap: u64,
+    ) -> Result<Staged, Error> {
+        uploads::stage(&mut self.conn(), id, archive, since, cap)
     }
 
-    fn set_upload_outcome(&self, id: &str, outcome: &Result<String, String>) -> Result<(), Error> {
-        let (ok, refused) = match outcome {
-            Ok(m) => (Some(m.as_str()), None),
-            Err(m) => (None, Some(m.as_str())),
-        };
-        self.conn()
-            .execute(
-                "UPDATE uploads SET ok = ?2, refused = ?3 WHERE id = ?1",
-                params![id, ok, refused],
-            )
-            .map_err(q("recording an upload"))?;
-        Ok(())
+    fn set_upload_outcome(
+        &self,
+        id: &str,
+        outcome: &Result<String, (u16, String)>,
+    ) -> Result<(), Error> {
+        uploads::set_outcome(&self.conn(), id, outcome)
+    }
+
+    fn expire_uploads(&self, before: i64, message: &str) -> Result<Vec<String>, Error> {
+        uploads::expire(&mut self.conn(), before, message)
     }
 
     fn packages(&self) -> Result<Vec<UploadedPackage>, Error> {

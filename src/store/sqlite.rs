@@ -234,7 +234,10 @@ impl Catalog for SqliteCatalog {
 
     fn add_version(&self, v: &StoredVersion, tag: Option<&TagRecord>) -> Result<Added, Error> {
         let mut conn = self.conn();
-        let tx = conn.transaction().map_err(q("adding a version"))?;
+        // Immediate: it reads before it writes (store/concurrent.rs).
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(q("adding a version"))?;
         let existing = tx
             .query_row(
                 &format!(

@@ -123,7 +123,10 @@ impl TokenStore for SqliteTokens {
 
     fn revoke_member(&self, member: &str, now: i64) -> Result<Vec<String>, Error> {
         let mut conn = self.conn();
-        let tx = conn.transaction().map_err(q("revoking tokens"))?;
+        // Immediate: it reads before it writes (store/concurrent.rs).
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(q("revoking tokens"))?;
         let ids: Vec<String> = {
             let mut stmt = tx
                 .prepare("SELECT id FROM tokens WHERE member = ?1 AND revoked IS NULL ORDER BY id")
