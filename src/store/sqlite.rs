@@ -1,8 +1,10 @@
 //! The embedded catalog: one SQLite file in WAL mode, so the daemon and a `tagpub`
 //! command on the same data dir can work at the same time.
 
+use super::sources::{self, NameConflict, SERVED};
 use super::{Added, Catalog, Error, Source, StoredVersion, TagOutcome, TagRecord, VersionSummary};
 use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -52,6 +54,12 @@ impl SqliteCatalog {
             path: path.to_path_buf(),
             source,
         })?;
+        // One source per package name (store/sources.rs): its own step, after the
+        // columns it reads exist.
+        sources::migrate(&conn).map_err(|source| Error::OpenCatalog {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Ok(SqliteCatalog {
             conn: Mutex::new(conn),
         })
@@ -70,7 +78,7 @@ impl SqliteCatalog {
         let mut stmt = conn
             .prepare_cached(&format!(
                 "SELECT package, version, sha256, archive_size, source_repo, source_tag, source_commit, uploader
-                 FROM versions {filter}"
+                 FROM versions {SERVED} {filter}"
             ))
             .map_err(q("listing versions"))?;
         let rows = stmt
@@ -158,6 +166,19 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// The oldest served version of `package`: it names the package's source.
+fn first_owned(conn: &Connection, package: &str) -> rusqlite::Result<Option<StoredVersion>> {
+    conn.query_row(
+        &format!(
+            "SELECT {VERSION_COLUMNS} FROM versions {SERVED} WHERE package = ?1
+             ORDER BY published, versions.rowid LIMIT 1"
+        ),
+        [package],
+        version_from_row,
+    )
+    .optional()
+}
+
 fn upsert_tag(conn: &Connection, tag: &TagRecord) -> rusqlite::Result<()> {
     let (version, reason) = match &tag.outcome {
         TagOutcome::Served { version } => (Some(version.as_str()), None),
@@ -184,7 +205,7 @@ impl Catalog for SqliteCatalog {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(&format!(
-                "SELECT {VERSION_COLUMNS} FROM versions WHERE package = ?1"
+                "SELECT {VERSION_COLUMNS} FROM versions {SERVED} WHERE package = ?1"
             ))
             .map_err(q("reading a package"))?;
         let rows = stmt
@@ -195,13 +216,7 @@ impl Catalog for SqliteCatalog {
     }
 
     fn owner(&self, package: &str) -> Result<Option<Source>, Error> {
-        self.conn()
-            .query_row(
-                &format!("SELECT {VERSION_COLUMNS} FROM versions WHERE package = ?1 LIMIT 1"),
-                [package],
-                version_from_row,
-            )
-            .optional()
+        first_owned(&self.conn(), package)
             .map(|v| v.map(|v| v.source))
             .map_err(q("finding a package's owner"))
     }
@@ -234,7 +249,24 @@ impl Catalog for SqliteCatalog {
 
     fn add_version(&self, v: &StoredVersion, tag: Option<&TagRecord>) -> Result<Added, Error> {
         let mut conn = self.conn();
-        let tx = conn.transaction().map_err(q("adding a version"))?;
+        // IMMEDIATE: the owner check and the insert see one state even when another
+        // process writes at the same time (a deferred read would fail to upgrade).
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(q("adding a version"))?;
+        let source_key = match &v.source {
+            Source::Git { repo, .. } => repo.as_str(),
+            Source::Upload { .. } => "",
+        };
+        if sources::owner_key(&tx, &v.package)
+            .map_err(q("adding a version"))?
+            .is_some_and(|owner| owner != source_key)
+        {
+            let first = first_owned(&tx, &v.package).map_err(q("adding a version"))?;
+            if let Some(first) = first {
+                return Ok(Added::OtherSource(first.source));
+            }
+        }
         let existing = tx
             .query_row(
                 &format!(
@@ -291,6 +323,30 @@ impl Catalog for SqliteCatalog {
             )
             .map_err(q("recording a warning"))?;
         Ok(n == 1)
+    }
+
+    fn remove_warning(&self, repo: &str, tag: &str, message: &str) -> Result<bool, Error> {
+        let n = self
+            .conn()
+            .execute(
+                "DELETE FROM warnings WHERE repo = ?1 AND tag = ?2 AND message = ?3",
+                params![repo, tag, message],
+            )
+            .map_err(q("removing a warning"))?;
+        Ok(n == 1)
+    }
+
+    fn record_names(&self, repo: &str, names: Option<&[String]>) -> Result<(), Error> {
+        sources::record_names(&mut self.conn(), repo, names, crate::clock::now())
+            .map_err(q("recording a repository's packages"))
+    }
+
+    fn names_by_repo(&self) -> Result<BTreeMap<String, BTreeSet<String>>, Error> {
+        sources::names_by_repo(&self.conn()).map_err(q("listing repositories' packages"))
+    }
+
+    fn conflicts(&self) -> Result<Vec<NameConflict>, Error> {
+        sources::conflicts(&self.conn()).map_err(q("listing package name conflicts"))
     }
 
     fn warnings(&self, repo: &str) -> Result<Vec<(String, String)>, Error> {
