@@ -12,7 +12,7 @@ pub struct SqliteCatalog {
     conn: Mutex<Connection>,
 }
 
-const SCHEMA: &str = "
+pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS versions (
     package       TEXT NOT NULL,
     version       TEXT NOT NULL,
