@@ -479,11 +479,17 @@ fn validate_package(raw: RawPackage, at: &str, problems: &mut Vec<String>) -> Op
     {
         problems.push(format!("{at}.name: {e}"));
     }
-    let path = raw.path.unwrap_or_default();
-    let path = path.trim_matches('/').to_string();
-    if path.split('/').any(|c| c == ".." || c == ".") || path.contains('\\') {
+    let written = raw.path.unwrap_or_default();
+    // `.` and `./` name the root, as they do to git and to people; empty components
+    // (`a//b`, a trailing `/`) mean nothing either.
+    let path = written
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect::<Vec<_>>()
+        .join("/");
+    if path.split('/').any(|c| c == "..") || path.contains('\\') {
         problems.push(format!(
-            "{at}.path: `{path}` must be a plain path inside the repository, like packages/foo"
+            "{at}.path: `{written}` must be a plain path inside the repository, like packages/foo (or `.` for the root)"
         ));
     }
     let pattern_texts = raw
