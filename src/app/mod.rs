@@ -41,6 +41,8 @@ pub struct AppState {
     /// Serialises index updates: each reads the current index and stores a changed
     /// copy, so two at once would lose one of the changes.
     index_update: std::sync::Mutex<()>,
+    /// Forge deliveries seen lately, so a retried one causes no second fetch.
+    pub deliveries: crate::webhook::RecentDeliveries,
 }
 
 pub use crate::clock::now;
@@ -74,6 +76,7 @@ impl AppState {
                 std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
             ),
             index_update: Default::default(),
+            deliveries: Default::default(),
         }))
     }
 

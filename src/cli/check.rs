@@ -11,6 +11,9 @@ use std::process::ExitCode;
 
 pub fn run(config: Config) -> anyhow::Result<ExitCode> {
     println!("config {} is valid", config.path.display());
+    for problem in config.environment_problems() {
+        println!("  warning: {problem}");
+    }
     let mut unreachable = 0;
     let mut reports: Vec<_> = config
         .repositories
