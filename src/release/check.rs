@@ -85,12 +85,18 @@ pub fn resolve_names(
             .collect()
     };
     let holders: Vec<BTreeSet<String>> = reports.iter().map(held).collect();
+    // Names are one name whatever their case (store/sources.rs).
+    let owners: BTreeMap<String, &String> = owners
+        .iter()
+        .map(|(name, owner)| (name.to_ascii_lowercase(), owner))
+        .collect();
+    let holds = |h: &BTreeSet<String>, name: &str| h.iter().any(|n| n.eq_ignore_ascii_case(name));
     for (j, report) in reports.iter_mut().enumerate() {
         let Some(repo) = repositories.get(j) else {
             continue;
         };
         for name in &holders[j] {
-            let reason = match owners.get(name) {
+            let reason = match owners.get(&name.to_ascii_lowercase()).copied() {
                 Some(key) if *key == repo.key => continue,
                 Some(key) if key.is_empty() => owned_reason(
                     name,
@@ -110,7 +116,7 @@ pub fn resolve_names(
                         commit: String::new(),
                     },
                 ),
-                None => match holders.iter().position(|h| h.contains(name)) {
+                None => match holders.iter().position(|h| holds(h, name)) {
                     Some(first) if first < j => earlier_reason(
                         name,
                         &repositories[first].url.display(),

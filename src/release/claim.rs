@@ -73,7 +73,7 @@ impl<'a> Claims<'a> {
         for other in self.earlier() {
             let there = other.url.display();
             match names.get(&other.key) {
-                Some(held) if held.contains(name) => {
+                Some(held) if held.iter().any(|h| h.eq_ignore_ascii_case(name)) => {
                     return Ok(Claim::Deferred {
                         reason: earlier_reason(name, &there, &here),
                         waiting_on: other.key.clone(),

@@ -10,6 +10,9 @@
 //! `tagpub sync`, or two sync passes) cannot both win, whatever the Rust code checked
 //! before.
 //!
+//! Names are compared without case: `Foo` from one source and `foo` from another would
+//! be told apart by pub but not by people, so they count as one name.
+//!
 //! Which repository may claim a name that nobody owns yet is decided by config order
 //! (`release::claim`), from the names each repository was last seen to hold
 //! (`repo_names`, with `repo_reads` telling "read, holds nothing" from "never read").
@@ -34,7 +37,7 @@ pub(super) const SERVED: &str = concat!(
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS package_sources (
-    name    TEXT PRIMARY KEY,
+    name    TEXT PRIMARY KEY COLLATE NOCASE,
     source  TEXT NOT NULL,
     claimed INTEGER NOT NULL
 );
@@ -81,7 +84,8 @@ pub(super) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// The owner of `package` (a config key, or `""` for uploads), if any.
+/// The owner of `package` or of a name differing only in case (a config key, or `""`
+/// for uploads), if any.
 pub(super) fn owner_key(conn: &Connection, package: &str) -> rusqlite::Result<Option<String>> {
     conn.query_row(
         "SELECT source FROM package_sources WHERE name = ?1",
@@ -243,6 +247,16 @@ mod tests {
             cat.add_version(&from("b", "2.0.0"), None).unwrap(),
             Added::OtherSource(Source::Git { repo, .. }) if repo == "a"
         ));
+        // A name differing only in case is the same name to people.
+        let mut confusable = from("b", "2.0.0");
+        confusable.package = "Shared_Pkg".into();
+        assert!(matches!(
+            cat.add_version(&confusable, None).unwrap(),
+            Added::OtherSource(Source::Git { repo, .. }) if repo == "a"
+        ));
+        let mut same_owner = from("a", "1.5.0");
+        same_owner.package = "Shared_Pkg".into();
+        assert_eq!(cat.add_version(&same_owner, None).unwrap(), Added::New);
         // Code that skips the check (a future bug, another tool) meets the trigger.
         let conn = rusqlite::Connection::open(&path).unwrap();
         let raw = conn.execute(

@@ -166,11 +166,12 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// The oldest served version of `package`: it names the package's source.
+/// The oldest served version of `package`, or of a name differing only in case: it
+/// names the package's source (store/sources.rs).
 fn first_owned(conn: &Connection, package: &str) -> rusqlite::Result<Option<StoredVersion>> {
     conn.query_row(
         &format!(
-            "SELECT {VERSION_COLUMNS} FROM versions {SERVED} WHERE package = ?1
+            "SELECT {VERSION_COLUMNS} FROM versions {SERVED} WHERE s.name = ?1
              ORDER BY published, versions.rowid LIMIT 1"
         ),
         [package],
