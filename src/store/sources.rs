@@ -103,6 +103,20 @@ pub(super) fn record_names(
     names: Option<&[String]>,
     now: i64,
 ) -> rusqlite::Result<()> {
+    // Every pass records its names; an idle one must not cost a write (and an fsync).
+    let read_before = conn
+        .prepare_cached("SELECT 1 FROM repo_reads WHERE repo = ?1")?
+        .exists([repo])?;
+    if read_before {
+        let Some(names) = names else { return Ok(()) };
+        let held: BTreeSet<String> = conn
+            .prepare_cached("SELECT name FROM repo_names WHERE repo = ?1")?
+            .query_map([repo], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        if held.len() == names.len() && names.iter().all(|n| held.contains(n)) {
+            return Ok(());
+        }
+    }
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     match names {
         Some(names) => {
