@@ -140,7 +140,7 @@ fn source_from_row(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<So
     })
 }
 
-fn version_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredVersion> {
+pub(super) fn version_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredVersion> {
     Ok(StoredVersion {
         package: row.get(0)?,
         version: row.get(1)?,
@@ -152,7 +152,7 @@ fn version_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredVersion> 
     })
 }
 
-const VERSION_COLUMNS: &str = "package, version, sha256, pubspec_json, archive_size, published, source_repo, source_tag, source_commit, uploader";
+pub(super) const VERSION_COLUMNS: &str = "package, version, sha256, pubspec_json, archive_size, published, source_repo, source_tag, source_commit, uploader";
 
 /// Columns added after the first release of the schema, added in place to catalogs
 /// created before them.
@@ -164,20 +164,6 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         conn.execute_batch("ALTER TABLE versions ADD COLUMN uploader TEXT")?;
     }
     Ok(())
-}
-
-/// The oldest served version of `package`, or of a name differing only in case: it
-/// names the package's source (store/sources.rs).
-fn first_owned(conn: &Connection, package: &str) -> rusqlite::Result<Option<StoredVersion>> {
-    conn.query_row(
-        &format!(
-            "SELECT {VERSION_COLUMNS} FROM versions {SERVED} WHERE s.name = ?1
-             ORDER BY published, versions.rowid LIMIT 1"
-        ),
-        [package],
-        version_from_row,
-    )
-    .optional()
 }
 
 fn upsert_tag(conn: &Connection, tag: &TagRecord) -> rusqlite::Result<()> {
@@ -217,7 +203,7 @@ impl Catalog for SqliteCatalog {
     }
 
     fn owner(&self, package: &str) -> Result<Option<Source>, Error> {
-        first_owned(&self.conn(), package)
+        sources::first_owned(&self.conn(), package)
             .map(|v| v.map(|v| v.source))
             .map_err(q("finding a package's owner"))
     }
@@ -255,18 +241,8 @@ impl Catalog for SqliteCatalog {
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(q("adding a version"))?;
-        let source_key = match &v.source {
-            Source::Git { repo, .. } => repo.as_str(),
-            Source::Upload { .. } => "",
-        };
-        if sources::owner_key(&tx, &v.package)
-            .map_err(q("adding a version"))?
-            .is_some_and(|owner| owner != source_key)
-        {
-            let first = first_owned(&tx, &v.package).map_err(q("adding a version"))?;
-            if let Some(first) = first {
-                return Ok(Added::OtherSource(first.source));
-            }
+        if let Some(owner) = sources::other_owner(&tx, v).map_err(q("adding a version"))? {
+            return Ok(Added::OtherSource(owner));
         }
         let existing = tx
             .query_row(
