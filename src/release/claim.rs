@@ -80,6 +80,13 @@ impl<'a> Claims<'a> {
                     });
                 }
                 Some(_) => {}
+                // Never read, but every package it has is named in registry.yaml, and
+                // none this way: it cannot hold the name.
+                None if other.packages.iter().all(|p| {
+                    p.name
+                        .as_deref()
+                        .is_some_and(|n| !n.eq_ignore_ascii_case(name))
+                }) => {}
                 None => {
                     return Ok(Claim::Deferred {
                         reason: format!(
@@ -122,5 +129,90 @@ pub fn owned_reason(
         Source::Upload { uploader } => format!(
             "package {name} was published with `dart pub publish` (first by {uploader}); a name comes from one source, so rename the package in {here}"
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::store::{Added, StoredVersion};
+
+    fn config(first_packages: &str) -> Config {
+        Config::from_yaml(
+            &format!(
+                "base_url: https://h/\nrepositories:\n  - url: /srv/a\n{first_packages}  - url: /srv/b\n"
+            ),
+            std::path::Path::new("/etc/tagpub/registry.yaml"),
+        )
+        .unwrap()
+    }
+
+    fn claim(config: &Config, store: &Store, which: usize, name: &str) -> Claim {
+        Claims::new(&config.repositories[which], &config.repositories)
+            .of(store, name)
+            .unwrap()
+    }
+
+    #[test]
+    fn config_order_decides_a_name_nobody_owns_yet() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let unnamed = config("");
+        // The first repository was never read: it may hold the name.
+        assert!(matches!(
+            claim(&unnamed, &store, 1, "shared_pkg"),
+            Claim::Deferred { waiting_on, .. } if waiting_on == "/srv/a"
+        ));
+        assert_eq!(claim(&unnamed, &store, 0, "shared_pkg"), Claim::Mine);
+        // Never read, but its only package is named otherwise in registry.yaml.
+        let named = config("    packages: [{name: other_pkg}]\n");
+        assert_eq!(claim(&named, &store, 1, "shared_pkg"), Claim::Mine);
+
+        store
+            .catalog
+            .record_names("/srv/a", Some(&["Shared_Pkg".into()]))
+            .unwrap();
+        let Claim::Deferred { reason, .. } = claim(&unnamed, &store, 1, "shared_pkg") else {
+            panic!("a name held by an earlier repository, in another case, is its");
+        };
+        assert!(
+            reason.contains("/srv/a") && reason.contains("/srv/b"),
+            "{reason}"
+        );
+        store.catalog.record_names("/srv/a", Some(&[])).unwrap();
+        assert_eq!(claim(&unnamed, &store, 1, "shared_pkg"), Claim::Mine);
+    }
+
+    #[test]
+    fn the_first_source_stored_keeps_the_name_whatever_the_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let config = config("");
+        let version = StoredVersion {
+            package: "shared_pkg".into(),
+            version: "1.0.0".into(),
+            sha256: "aa".into(),
+            pubspec_json: "{}".into(),
+            archive_size: 1,
+            published: 1,
+            source: Source::Git {
+                repo: "/srv/b".into(),
+                tag: "v1.0.0".into(),
+                commit: "c".into(),
+            },
+        };
+        assert_eq!(
+            store.catalog.add_version(&version, None).unwrap(),
+            Added::New
+        );
+        assert_eq!(claim(&config, &store, 1, "shared_pkg"), Claim::Mine);
+        let Claim::Owned { reason } = claim(&config, &store, 0, "shared_pkg") else {
+            panic!("the earlier repository took a name another one serves");
+        };
+        assert!(
+            reason.contains("already served from /srv/b, so /srv/a cannot serve it too"),
+            "{reason}"
+        );
     }
 }
