@@ -286,6 +286,15 @@ fn check_and_sync_name_both_repositories_holding_one_package() {
         )),
         "{stderr}"
     );
+    // With a catalog, `check` says what the store decided, read without writing.
+    let (code, stdout, _) = tagpub(dir.path(), &["check"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        section(&stdout, &second).contains(&format!(
+            "reject  tag v1.0.0: package shared_pkg is already served from {first}"
+        )),
+        "{stdout}"
+    );
 }
 
 /// Two `tagpub sync` processes on one data dir whose configs list the repositories in
