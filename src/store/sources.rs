@@ -69,6 +69,10 @@ END;
 /// earlier tagpub filled from two repositories keeps serving what it served first, and
 /// hides (and reports) the rest.
 pub(super) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    // IMMEDIATE: a second process opening the catalog at the same time waits, then
+    // finds the tables made and filled.
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    let conn = &*tx;
     let existed: bool = conn
         .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'package_sources'")?
         .exists([])?;
@@ -83,7 +87,7 @@ pub(super) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
             [],
         )?;
     }
-    Ok(())
+    tx.commit()
 }
 
 /// The oldest served version of `package`, or of a name differing only in case: it

@@ -157,13 +157,15 @@ pub(super) const VERSION_COLUMNS: &str = "package, version, sha256, pubspec_json
 /// Columns added after the first release of the schema, added in place to catalogs
 /// created before them.
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    let has_uploader: bool = conn
+    // IMMEDIATE: two processes opening a new catalog at once would both add the column.
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    let has_uploader: bool = tx
         .prepare("SELECT 1 FROM pragma_table_info('versions') WHERE name = 'uploader'")?
         .exists([])?;
     if !has_uploader {
-        conn.execute_batch("ALTER TABLE versions ADD COLUMN uploader TEXT")?;
+        tx.execute_batch("ALTER TABLE versions ADD COLUMN uploader TEXT")?;
     }
-    Ok(())
+    tx.commit()
 }
 
 fn upsert_tag(conn: &Connection, tag: &TagRecord) -> rusqlite::Result<()> {
