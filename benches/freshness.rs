@@ -312,7 +312,8 @@ fn bench_idle_poll() -> (f64, f64) {
         let store = tagpub::store::Store::open(&config.data_dir).unwrap();
         let mirrors = config.data_dir.join("mirrors");
         let repo = &config.repositories[0];
-        let first = tagpub::release::sync_repository(repo, &store, &mirrors).unwrap();
+        let first =
+            tagpub::release::sync_repository(repo, &config.repositories, &store, &mirrors).unwrap();
         assert_eq!(
             first.new_versions.len(),
             1001,
@@ -322,7 +323,9 @@ fn bench_idle_poll() -> (f64, f64) {
         let mut samples = Vec::new();
         for _ in 0..15 {
             let before = cpu_ms();
-            let report = tagpub::release::sync_repository(repo, &store, &mirrors).unwrap();
+            let report =
+                tagpub::release::sync_repository(repo, &config.repositories, &store, &mirrors)
+                    .unwrap();
             samples.push(cpu_ms() - before);
             assert!(report.new_versions.is_empty() && report.fetch_error.is_none());
         }

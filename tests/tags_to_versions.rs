@@ -268,3 +268,25 @@ fn non_ascii_pubspec_text_round_trips_through_the_listing() {
     let files = server.client().fetch_package("intl_text", "1.0.0").unwrap();
     assert_eq!(&files.pubspec(), pubspec);
 }
+
+/// Regression: `path: .` (and `./`) was refused as "not a plain path" although it is
+/// the usual way to say "the root".
+#[test]
+fn a_dot_path_serves_the_package_at_the_root() {
+    let repo = GitRepo::init();
+    repo.release("rooted", "1.0.0", "v1.0.0");
+    for path in [".", "./"] {
+        let dir = tempfile::tempdir().unwrap();
+        let server = serve(
+            &dir,
+            &format!(
+                "repositories:\n  - url: {}\n    poll_interval: 1h\n    packages:\n      - path: \"{path}\"\n",
+                repo.path().display()
+            ),
+        );
+        assert_eq!(
+            server.client().list("rooted").unwrap().versions(),
+            ["1.0.0"]
+        );
+    }
+}

@@ -42,6 +42,8 @@ pub struct AppState {
     /// Serialises index updates: each reads the current index and stores a changed
     /// copy, so two at once would lose one of the changes.
     index_update: std::sync::Mutex<()>,
+    /// Forge deliveries seen lately, so a retried one causes no second fetch.
+    pub deliveries: crate::webhook::RecentDeliveries,
 }
 
 pub use crate::clock::now;
@@ -54,6 +56,7 @@ impl AppState {
     /// touching git: a restart serves what was stored, at once.
     pub fn open(config: Config) -> Result<Arc<AppState>, store::Error> {
         let store = Store::open(&config.data_dir)?;
+        report_conflicts(&config, &store)?;
         let index = Index::build(
             &config,
             store.catalog.summaries(None)?,
@@ -74,6 +77,7 @@ impl AppState {
                 std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
             ),
             index_update: Default::default(),
+            deliveries: Default::default(),
         }))
     }
 
@@ -197,11 +201,13 @@ impl AppState {
         // otherwise hold fifty passes' worth of memory at once.
         let _slot = self.sync_slots.acquire().await;
         let state = self.clone();
-        let mirrors = self.config.load().data_dir.join("mirrors");
+        let config = self.config.load_full();
+        let mirrors = config.data_dir.join("mirrors");
         let key = repo.key.clone();
         let started = std::time::Instant::now();
+        let pass = self.tracker.pass_started();
         let report = tokio::task::spawn_blocking(move || {
-            release::sync_repository(&repo, &state.store, &mirrors)
+            release::sync_repository(&repo, &config.repositories, &state.store, &mirrors)
         })
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
@@ -217,6 +223,11 @@ impl AppState {
         }
         self.tracker
             .record_sync(&key, now(), started.elapsed(), &report);
+        // Repositories listed later that wait for this one to decide a shared package
+        // name (release/claim.rs) look again now rather than at their next poll.
+        for again in self.tracker.pass_finished(&key, pass) {
+            self.notify(&again);
+        }
         Ok(report)
     }
 
@@ -224,7 +235,8 @@ impl AppState {
     pub async fn sync_all(self: &Arc<Self>) -> Vec<Result<RepoReport, store::Error>> {
         let repos = self.config.load().repositories.clone();
         let tasks: Vec<_> = repos
-            .into_iter()
+            .iter()
+            .cloned()
             .map(|r| {
                 let state = self.clone();
                 tokio::spawn(async move { state.sync_repository(r).await })
@@ -237,8 +249,29 @@ impl AppState {
                     .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())),
             );
         }
+        // A repository that waited for an earlier one to be read (release/claim.rs)
+        // decides again now that every repository has been, in registry.yaml order.
+        for (repo, report) in repos.into_iter().zip(reports.iter_mut()) {
+            if matches!(report, Ok(r) if !r.waiting_on.is_empty()) {
+                *report = self.sync_repository(repo).await;
+            }
+        }
         reports
     }
+}
+
+/// Logs package names held by a repository that does not serve them (release/claim.rs),
+/// above all versions an earlier tagpub stored from a second source, now hidden.
+fn report_conflicts(config: &Config, store: &Store) -> Result<(), store::Error> {
+    for c in store.catalog.conflicts()? {
+        let (owner, other) = status::conflict_sources(config, &c);
+        if c.hidden.is_empty() {
+            tracing::warn!(package = %c.package, served_from = %owner, also_in = %other, "package {} is served from {owner} only; {other} holds it too and is refused", c.package);
+        } else {
+            error!(package = %c.package, served_from = %owner, also_in = %other, "package {} is served from {owner}; versions {} stored earlier from {other} are no longer served (a package name comes from one source); rename the package in one of them", c.package, c.hidden.join(", "));
+        }
+    }
+    Ok(())
 }
 
 /// Serves HTTP on `listener` and keeps every repository synced on its `poll_interval`

@@ -4,6 +4,7 @@ use crate::release::RepoReport;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Upper bounds (seconds) of the tag-to-served latency histogram.
@@ -27,6 +28,8 @@ struct Counters {
     failures: u64,
     duration_seconds_sum: f64,
     webhooks: u64,
+    /// The [`Tracker::pass_finished`] number of the last pass.
+    finished: u64,
 }
 
 /// Statuses and Prometheus counters, per repository key.
@@ -34,6 +37,8 @@ struct Counters {
 pub struct Tracker {
     repos: Mutex<HashMap<String, (RepoStatus, Counters)>>,
     latency: Mutex<Histogram>,
+    /// Passes finished so far, to order them (see [`Tracker::pass_finished`]).
+    passes: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -82,6 +87,39 @@ impl Tracker {
     pub fn fetches(&self, key: &str) -> u64 {
         let repos = self.repos.lock().unwrap_or_else(|p| p.into_inner());
         repos.get(key).map_or(0, |(_, c)| c.fetches)
+    }
+
+    /// A number to pass to [`Tracker::pass_finished`] when the pass now starting ends.
+    pub fn pass_started(&self) -> u64 {
+        self.passes.load(Ordering::SeqCst)
+    }
+
+    /// Notes the end of a pass of `key` (whose report [`Tracker::record_sync`] holds) that
+    /// began at `started`, and returns the repositories to sync again because of
+    /// release/claim.rs: those waiting for `key`, and `key` itself if a repository it waits
+    /// for finished a pass meanwhile (its answer came too late for this pass).
+    pub fn pass_finished(&self, key: &str, started: u64) -> Vec<String> {
+        let mut repos = self.repos.lock().unwrap_or_else(|p| p.into_inner());
+        let seq = self.passes.fetch_add(1, Ordering::SeqCst) + 1;
+        let waits_for = |s: &RepoStatus, other: &str| {
+            s.last_report
+                .as_ref()
+                .is_some_and(|r| r.waiting_on.iter().any(|w| w == other))
+        };
+        let mut again: Vec<String> = repos
+            .iter()
+            .filter(|(k, (s, _))| k.as_str() != key && waits_for(s, key))
+            .map(|(k, _)| k.clone())
+            .collect();
+        if let Some((s, _)) = repos.get(key)
+            && repos
+                .iter()
+                .any(|(k, (_, c))| c.finished > started && waits_for(s, k))
+        {
+            again.push(key.to_string());
+        }
+        repos.entry(key.to_string()).or_default().1.finished = seq;
+        again
     }
 
     pub fn status(&self, key: &str) -> RepoStatus {
@@ -155,4 +193,21 @@ fn escape(label: &str) -> String {
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
+}
+
+/// The owner and the other source of a name conflict, as people know them.
+pub fn conflict_sources(
+    config: &crate::config::Config,
+    c: &crate::store::NameConflict,
+) -> (String, String) {
+    let name = |key: &str| {
+        if key.is_empty() {
+            "`dart pub publish`".to_string()
+        } else {
+            config
+                .repository(key)
+                .map_or_else(|| crate::config::redact(key), |r| r.url.display())
+        }
+    };
+    (name(&c.owner), name(&c.other))
 }

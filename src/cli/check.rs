@@ -1,5 +1,8 @@
 //! `tagpub check`: the config is valid (it loaded), and per repository and package,
 //! which tags would be served and which are rejected and why. Writes nothing.
+//!
+//! A package name held by several repositories is served from one (release/claim.rs):
+//! its owner in the catalog if the data dir has one, else the first in registry.yaml.
 
 use crate::config::Config;
 use crate::release;
@@ -8,9 +11,19 @@ use std::process::ExitCode;
 
 pub fn run(config: Config) -> anyhow::Result<ExitCode> {
     println!("config {} is valid", config.path.display());
+    for problem in config.environment_problems() {
+        println!("  warning: {problem}");
+    }
     let mut unreachable = 0;
-    for repo in &config.repositories {
-        let report = release::check_repository(repo);
+    let mut reports: Vec<_> = config
+        .repositories
+        .iter()
+        .map(release::check_repository)
+        .collect();
+    let owners =
+        crate::store::read_owners(&config.data_dir.join("tagpub.sqlite3")).unwrap_or_default();
+    release::resolve_names(&config.repositories, &mut reports, &owners);
+    for report in &reports {
         println!("\nrepository {}", report.repo);
         if let Some(e) = &report.fetch_error {
             unreachable += 1;

@@ -14,6 +14,9 @@ pub struct ServeArgs {
 }
 
 pub fn run(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    for problem in config.environment_problems() {
+        tracing::error!("{problem}");
+    }
     let listen = args.listen.unwrap_or(config.listen);
     let base_url = config.base_url.as_str().to_string();
     let state = AppState::open(config).context("while opening the store")?;

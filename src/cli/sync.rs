@@ -29,7 +29,7 @@ pub fn run(config: Config) -> anyhow::Result<ExitCode> {
             Some(b) => b.set_message(name.clone()),
             None => eprintln!("syncing {name}"),
         }
-        let report = release::sync_repository(repo, &store, &mirrors)
+        let report = release::sync_repository(repo, &config.repositories, &store, &mirrors)
             .with_context(|| format!("while syncing {name}"))?;
         let print = |line: String| match &bar {
             Some(b) => b.println(line),

@@ -179,6 +179,27 @@ impl Config {
     pub fn repository(&self, key: &str) -> Option<&Repository> {
         self.repositories.iter().find(|r| r.key == key)
     }
+
+    /// Variables the config names that are not set where tagpub runs, which only shows
+    /// at run time: a `webhook_secret_env` without a value means every push notification
+    /// for that repository is refused. Not a load error (a config is also checked on
+    /// machines that do not hold the secrets); `tagpub check` and start-up report them.
+    pub fn environment_problems(&self) -> Vec<String> {
+        self.repositories
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| {
+                let var = r.webhook_secret_env.as_ref()?;
+                let set = std::env::var_os(var).is_some_and(|v| !v.is_empty());
+                (!set).then(|| {
+                    format!(
+                        "repositories[{i}].webhook_secret_env: the environment variable {var} is not set or empty, so push notifications for {} are refused (it is still polled); set {var} where tagpub runs",
+                        r.url.display()
+                    )
+                })
+            })
+            .collect()
+    }
 }
 
 fn validate(raw: RawConfig, path: &Path, base_dir: &Path, problems: &mut Vec<String>) -> Config {
@@ -516,11 +537,17 @@ fn validate_package(raw: RawPackage, at: &str, problems: &mut Vec<String>) -> Op
     {
         problems.push(format!("{at}.name: {e}"));
     }
-    let path = raw.path.unwrap_or_default();
-    let path = path.trim_matches('/').to_string();
-    if path.split('/').any(|c| c == ".." || c == ".") || path.contains('\\') {
+    let written = raw.path.unwrap_or_default();
+    // `.` and `./` name the root, as they do to git and to people; empty components
+    // (`a//b`, a trailing `/`) mean nothing either.
+    let path = written
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect::<Vec<_>>()
+        .join("/");
+    if path.split('/').any(|c| c == "..") || path.contains('\\') {
         problems.push(format!(
-            "{at}.path: `{path}` must be a plain path inside the repository, like packages/foo"
+            "{at}.path: `{written}` must be a plain path inside the repository, like packages/foo (or `.` for the root)"
         ));
     }
     let pattern_texts = raw

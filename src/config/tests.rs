@@ -128,3 +128,31 @@ fn secrets_are_named_not_written() {
     );
     assert!(e.contains("credentials.password_env"), "{e}");
 }
+
+#[test]
+fn a_dot_path_means_the_repository_root() {
+    for (written, expected) in [
+        (".", ""),
+        ("./", ""),
+        ("/", ""),
+        ("./packages/foo/", "packages/foo"),
+        ("packages/./foo", "packages/foo"),
+        ("packages//foo", "packages/foo"),
+    ] {
+        let config = Config::from_yaml(
+            &format!("base_url: https://h/\nrepositories:\n  - url: /a\n    packages: [{{path: \"{written}\"}}]\n"),
+            Path::new("/etc/tagpub/registry.yaml"),
+        )
+        .unwrap_or_else(|e| panic!("path {written:?}: {e}"));
+        assert_eq!(
+            config.repositories[0].packages[0].path, expected,
+            "{written:?}"
+        );
+    }
+    for refused in ["..", "./../x", "a/../../b", "a\\b"] {
+        let e = problems(&format!(
+            "base_url: https://h/\nrepositories:\n  - url: /a\n    packages: [{{path: '{refused}'}}]\n"
+        ));
+        assert!(e.contains("packages[0].path"), "{refused}: {e}");
+    }
+}

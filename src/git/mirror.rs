@@ -2,6 +2,7 @@
 //! they reach.
 
 use super::Error;
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
@@ -10,7 +11,8 @@ use std::sync::atomic::AtomicBool;
 ///
 /// Tags moved upstream are force-updated in the mirror (the caller notices the move and
 /// keeps serving the first archive); tags deleted upstream stay in the mirror, because
-/// a deleted tag keeps serving.
+/// a deleted tag keeps serving. Returns the names of the tags the remote has now, so the
+/// caller can tell which ones were deleted.
 ///
 /// `credentials` is `(username, password)` for https remotes.
 pub fn fetch_mirror(
@@ -18,7 +20,7 @@ pub fn fetch_mirror(
     location: &str,
     dir: &Path,
     credentials: Option<(String, String)>,
-) -> Result<(), Error> {
+) -> Result<HashSet<String>, Error> {
     let fetch_err = |source| Error::Fetch {
         location: location.to_string(),
         source,
@@ -75,6 +77,15 @@ pub fn fetch_mirror(
     // The advertisement already says whether anything changed. When every remote tag
     // names what the mirror has, skip negotiation and ref updates: with a thousand tags
     // they cost far more than the listing, and an idle poll is the common case.
+    let remote_tags: HashSet<String> = prepare
+        .ref_map()
+        .mappings
+        .iter()
+        .filter_map(|m| m.local.as_ref())
+        .filter_map(|local| std::str::from_utf8(local.as_slice()).ok())
+        .filter_map(|local| local.strip_prefix("refs/tags/"))
+        .map(str::to_string)
+        .collect();
     let up_to_date = prepare.ref_map().mappings.iter().all(|m| {
         let (Some(local), Some(remote)) = (&m.local, m.remote.as_id()) else {
             return true;
@@ -86,10 +97,10 @@ pub fn fetch_mirror(
             .unwrap_or(false)
     });
     if up_to_date {
-        return Ok(());
+        return Ok(remote_tags);
     }
     prepare
         .receive(gix::progress::Discard, &interrupt)
         .map_err(fetch_err)?;
-    Ok(())
+    Ok(remote_tags)
 }

@@ -18,6 +18,8 @@ pub struct Tag {
     pub name: String,
     /// The commit, after following annotated tag objects.
     pub commit: ObjectId,
+    /// What the ref names directly: an annotated tag object, or the commit itself.
+    pub target: ObjectId,
 }
 
 /// A tag peeled to its commit, or the tag's name and why it cannot be peeled.
@@ -71,6 +73,7 @@ impl Repo {
                     .map(|commit| Tag {
                         name: name.clone(),
                         commit,
+                        target: id,
                     })
                     .map_err(|source| {
                         (
@@ -103,6 +106,22 @@ impl Repo {
             .find_commit(commit)
             .map_err(|e| err("the object", e))?;
         Ok(c.time().map_err(|e| err("the time", e))?.seconds)
+    }
+
+    /// When a tag was made, in seconds since the epoch: the tagger's date of an annotated
+    /// tag, else the date of the commit it names. Read from git alone, so a catalog
+    /// rebuilt from the same repository records the same date.
+    pub fn tag_time(&self, target: ObjectId, commit: ObjectId) -> Result<i64, Error> {
+        let tagger = self
+            .inner
+            .find_object(target)
+            .ok()
+            .and_then(|o| o.try_into_tag().ok())
+            .and_then(|t| t.tagger().ok().flatten().and_then(|s| s.time().ok()));
+        match tagger {
+            Some(time) => Ok(time.seconds),
+            None => self.commit_time(commit),
+        }
     }
 
     /// Every entry of the commit's tree, recursively, with repository-relative paths.

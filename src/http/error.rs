@@ -12,6 +12,8 @@ pub enum ApiError {
     /// 401 with a `WWW-Authenticate` challenge carrying `message` (§2.5).
     Unauthenticated(String),
     Forbidden(String),
+    /// 413: the request body is larger than the endpoint accepts.
+    TooLarge(String),
     /// Something broke on our side; the detail goes to the log, not to the client.
     Internal(String),
 }
@@ -47,6 +49,7 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "InvalidInput", m),
             ApiError::Unauthenticated(m) => (StatusCode::UNAUTHORIZED, "MissingAuthentication", m),
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "InsufficientPermissions", m),
+            ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge", m),
             ApiError::Internal(m) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "InternalError",

@@ -7,6 +7,7 @@ use crate::app::AppState;
 use crate::config::{RepoUrl, Repository};
 use crate::webhook;
 use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -145,7 +146,7 @@ pub async fn forge(
     Path(provider): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let Some(provider) = webhook::Provider::from_path_segment(&provider) else {
         return Err(ApiError::NotFound(format!(
@@ -153,6 +154,27 @@ pub async fn forge(
         )));
     };
     let addr = sender(&headers, peer);
+    // The route reads at most MAX_DELIVERY_BYTES; a larger body is refused before any
+    // signature is computed over it (webhook/delivery.rs).
+    let too_large = || {
+        warn!(provider = provider.as_str(), sender = %addr, "refused a {} webhook from {addr}: the body is over {} bytes", provider.as_str(), webhook::MAX_DELIVERY_BYTES);
+        ApiError::TooLarge(format!(
+            "the {} webhook body is larger than {} KiB, more than any tag push needs; tagpub only needs push events for tags, and still polls the repository",
+            provider.as_str(),
+            webhook::MAX_DELIVERY_BYTES >> 10
+        ))
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => {
+            return Err(too_large());
+        }
+        Err(e) => {
+            return Err(ApiError::BadRequest(format!(
+                "the webhook body could not be read: {e}"
+            )));
+        }
+    };
     let lookup = |name: &str| {
         headers
             .get(name)
@@ -203,7 +225,17 @@ pub async fn forge(
         event.names_repository(&url)
     });
     match repo {
-        Some(repo) => Ok(accepted(&state, repo, provider.as_str(), &addr)),
+        Some(repo) => {
+            if let Some(id) = webhook::delivery_id(provider, &lookup)
+                && !state.deliveries.first_time(provider, &id)
+            {
+                info!(repo = %repo.url.display(), delivery = %id, sender = %addr, "{} delivery {id} for {} was received before; not fetching again", provider.as_str(), repo.url.display());
+                return Ok(acknowledged(&format!(
+                    "delivery {id} was received before; nothing more to do"
+                )));
+            }
+            Ok(accepted(&state, repo, provider.as_str(), &addr))
+        }
         None => Err(ApiError::NotFound(format!(
             "no watched repository is at {}; add it to registry.yaml or fix its url",
             event.clone_urls.join(" or ")

@@ -71,7 +71,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route("/hooks/git", axum::routing::post(hooks::git))
-        .route("/hooks/{provider}", axum::routing::post(hooks::forge))
+        .route(
+            "/hooks/{provider}",
+            axum::routing::post(hooks::forge).layer(axum::extract::DefaultBodyLimit::max(
+                crate::webhook::MAX_DELIVERY_BYTES,
+            )),
+        )
         .route("/api/status", get(status::status))
         .route("/metrics", get(status::metrics))
         .route("/healthz", get(health::healthz))

@@ -70,12 +70,30 @@ pub async fn status(
             })
         })
         .collect();
+    // Names held by a repository that does not serve them (release/claim.rs).
+    let store = state.store.clone();
+    let conflicts = tokio::task::spawn_blocking(move || store.catalog.conflicts())
+        .await
+        .map_err(|e| ApiError::internal("list package name conflicts", &e))?
+        .map_err(|e| ApiError::internal("list package name conflicts", &e))?;
+    let conflicts: Vec<Value> = conflicts
+        .iter()
+        .map(|c| {
+            let (served_from, also_in) = crate::app::status::conflict_sources(&config, c);
+            json!({
+                "package": c.package,
+                "served_from": served_from,
+                "also_in": also_in,
+                "hidden_versions": c.hidden,
+            })
+        })
+        .collect();
     Ok((
         [
             (header::CONTENT_TYPE, super::JSON),
             (header::CACHE_CONTROL, "private, no-store"),
         ],
-        json!({ "repositories": repositories }).to_string(),
+        json!({ "repositories": repositories, "conflicts": conflicts }).to_string(),
     )
         .into_response())
 }

@@ -272,6 +272,14 @@ fn check_and_store(
         Added::New => published(),
         Added::AlreadyExists(existing) if existing.sha256 == sha256 => published(),
         Added::AlreadyExists(_) => Err(exists()),
+        // A repository claimed the name since `may_publish` looked (store/sources.rs).
+        Added::OtherSource(_) => Err(reject(
+            400,
+            format!(
+                "{package} is served from a git repository; release it there by pushing a tag instead of publishing"
+            ),
+            at,
+        )),
     }
 }
 
@@ -365,8 +373,9 @@ fn git_home(
     package: &str,
     version: &str,
 ) -> Result<Option<(String, String)>, crate::store::Error> {
-    let repo_key = match store.catalog.owner(package)? {
-        Some(Source::Git { repo, .. }) => Some(repo),
+    let owner = store.catalog.owner(package)?;
+    let repo_key = match &owner {
+        Some(Source::Git { repo, .. }) => Some(repo.clone()),
         _ => config
             .repositories
             .iter()
@@ -376,6 +385,19 @@ fn git_home(
                     .any(|p| p.name.as_deref() == Some(package))
             })
             .map(|r| r.key.clone()),
+    };
+    // A repository holding tags of the name, though none is served yet, is its source
+    // too (release/claim.rs): publishing would take the name from it.
+    let repo_key = match (repo_key, owner) {
+        (None, None) => {
+            let held = store.catalog.names_by_repo()?;
+            config
+                .repositories
+                .iter()
+                .find(|r| held.get(&r.key).is_some_and(|n| n.contains(package)))
+                .map(|r| r.key.clone())
+        }
+        (key, _) => key,
     };
     Ok(repo_key.map(|key| {
         let repo = config.repository(&key);

@@ -2,15 +2,19 @@
 //! package, evaluate new ones, and store their archives.
 //!
 //! A stored version is never replaced. A tag that moved keeps serving its first archive
-//! (with a warning); a deleted tag keeps serving; an archive missing from the store is
-//! rebuilt from the recorded commit and must come out byte-identical.
+//! (with a warning); a deleted tag keeps serving (with a warning); an archive missing
+//! from the store is rebuilt from the recorded commit and must come out byte-identical.
+//! A package name comes from one source; `claim` decides which when several hold it.
 
 mod candidate;
+mod check;
+pub mod claim;
+mod ingest;
 mod plan;
+mod rebuild;
 mod sync;
 
 pub use candidate::{Rejection, Release, evaluate};
+pub use check::{check_repository, resolve_names};
 pub use plan::{Candidate, PackagePlan, plan};
-pub use sync::{
-    RepoReport, TagProblem, check_repository, mirror_dir, open_repository, sync_repository,
-};
+pub use sync::{Opened, RepoReport, TagProblem, mirror_dir, open_repository, sync_repository};

@@ -22,6 +22,8 @@ pub struct Candidate {
     pub commit: gix::ObjectId,
     /// The text in place of `{{version}}`, not yet validated.
     pub version_text: String,
+    /// What the tag ref names directly (an annotated tag object, or `commit`).
+    pub target: gix::ObjectId,
 }
 
 /// The tags (sorted by name) that start with `prefix`, found by binary search: a
@@ -50,6 +52,7 @@ pub fn plan<'c>(config: &'c Repository, repo: &Repo, tags: &[Tag]) -> Vec<Packag
                         tag: t.name.clone(),
                         commit: t.commit,
                         version_text: text.to_string(),
+                        target: t.target,
                     })
                 })
                 .collect();
@@ -96,6 +99,7 @@ mod tests {
         .map(|n| Tag {
             name: n.to_string(),
             commit: gix::ObjectId::null(gix::hash::Kind::Sha1),
+            target: gix::ObjectId::null(gix::hash::Kind::Sha1),
         })
         .collect();
         let names = |p: &str| {

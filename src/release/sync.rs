@@ -1,13 +1,15 @@
 //! One pass over one repository.
 
-use super::{Rejection, candidate, plan};
+use super::claim::{Claim, Claims};
+use super::ingest::Pass;
+use super::{plan, rebuild};
 use crate::config::{RepoUrl, Repository};
 use crate::git::{self, Repo};
-use crate::store::{Added, Source, Store, StoredVersion, TagOutcome, TagRecord};
+use crate::store::{Store, TagRecord};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use tracing::{error, info, warn};
+use tracing::warn;
 
 /// What one pass over a repository did.
 #[derive(Debug, Default, Clone)]
@@ -22,6 +24,10 @@ pub struct RepoReport {
     pub served: Vec<(String, String, String)>,
     pub rejected: Vec<TagProblem>,
     pub warnings: Vec<String>,
+    /// Config keys of repositories listed earlier that hold a package name this one
+    /// holds too, or were never read (release/claim.rs): once one of them has been
+    /// read, this repository's pass should run again.
+    pub waiting_on: Vec<String>,
 }
 
 /// A tag that is not served, and why.
@@ -44,15 +50,33 @@ pub fn mirror_dir(mirrors: &Path, key: &str) -> PathBuf {
     mirrors.join(format!("{slug}-{hash}.git"))
 }
 
+/// A repository made available locally.
+pub struct Opened {
+    pub repo: Option<Repo>,
+    /// Why it could not be fetched or opened; a mirror fetched before may still be open.
+    pub error: Option<git::Error>,
+    /// The tags a remote has now (its mirror keeps deleted ones); `None` for a local
+    /// repository, whose own tags are the truth, or when the fetch failed.
+    pub remote_tags: Option<HashSet<String>>,
+}
+
 /// Makes the repository's tags available locally (fetching remote ones into their
 /// mirror) and opens it. A failed fetch of a remote that was mirrored before still
 /// opens the mirror, so its versions keep being served; the error is returned beside.
-pub fn open_repository(config: &Repository, mirrors: &Path) -> (Option<Repo>, Option<git::Error>) {
+pub fn open_repository(config: &Repository, mirrors: &Path) -> Opened {
     let location = config.url.display();
     match &config.url {
         RepoUrl::Local(path) => match Repo::open(path, &location) {
-            Ok(r) => (Some(r), None),
-            Err(e) => (None, Some(e)),
+            Ok(r) => Opened {
+                repo: Some(r),
+                error: None,
+                remote_tags: None,
+            },
+            Err(e) => Opened {
+                repo: None,
+                error: Some(e),
+                remote_tags: None,
+            },
         },
         RepoUrl::Remote(url) => {
             let dir = mirror_dir(mirrors, &config.key);
@@ -63,7 +87,15 @@ pub fn open_repository(config: &Repository, mirrors: &Path) -> (Option<Repo>, Op
             } else {
                 None
             };
-            (repo, fetched.err())
+            let (remote_tags, error) = match fetched {
+                Ok(tags) => (Some(tags), None),
+                Err(e) => (None, Some(e)),
+            };
+            Opened {
+                repo,
+                error,
+                remote_tags,
+            }
         }
     }
 }
@@ -82,7 +114,7 @@ fn credentials(config: &Repository) -> Result<Option<(String, String)>, git::Err
 }
 
 /// Full chain of an error on one line, for reports and logs.
-fn chain(e: &dyn std::error::Error) -> String {
+pub(super) fn chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -98,8 +130,11 @@ fn chain(e: &dyn std::error::Error) -> String {
 
 /// One pass: fetch, evaluate new tags, store new versions, rebuild missing archives.
 /// Problems with single tags are reported, not fatal; only a broken store is an error.
+/// `repositories` is every repository in registry.yaml order: when several hold a
+/// package name, the order decides which serves it (release/claim.rs).
 pub fn sync_repository(
     config: &Repository,
+    repositories: &[Repository],
     store: &Store,
     mirrors: &Path,
 ) -> Result<RepoReport, crate::store::Error> {
@@ -107,20 +142,36 @@ pub fn sync_repository(
         repo: config.url.display(),
         ..Default::default()
     };
-    let (repo, fetch_error) = open_repository(config, mirrors);
+    let Opened {
+        repo,
+        error: fetch_error,
+        remote_tags,
+    } = open_repository(config, mirrors);
     if let Some(e) = fetch_error {
         let text = chain(&e);
         warn!(repo = %report.repo, error = %text, "cannot fetch {}; serving what was stored before", report.repo);
         report.fetch_error = Some(text);
     }
-    let Some(repo) = repo else { return Ok(report) };
-    let tags = match repo.tags() {
-        Ok(t) => t,
-        Err(e) => {
-            report.fetch_error = Some(chain(&e));
+    let tags = match repo.as_ref().map(Repo::tags) {
+        Some(Ok(t)) => t,
+        unread => {
+            if let Some(Err(e)) = unread {
+                report.fetch_error = Some(chain(&e));
+            }
+            // Read or not, it was tried: later repositories stop waiting for it.
+            store.catalog.record_names(&config.key, None)?;
             return Ok(report);
         }
     };
+    let Some(repo) = repo else { return Ok(report) };
+    let present: HashSet<String> = remote_tags.unwrap_or_else(|| {
+        tags.iter()
+            .map(|t| match t {
+                Ok(t) => t.name.clone(),
+                Err((name, _)) => name.clone(),
+            })
+            .collect()
+    });
     let (tags, broken): (Vec<_>, Vec<_>) = tags.into_iter().partition(Result::is_ok);
     let tags: Vec<git::Tag> = tags.into_iter().filter_map(Result::ok).collect();
     for (tag, e) in broken.into_iter().filter_map(Result::err) {
@@ -133,10 +184,31 @@ pub fn sync_repository(
         .map(|r| ((r.tag.clone(), r.package.clone()), r))
         .collect();
 
-    for plan in plan::plan(config, &repo, &tags) {
+    let plans = plan::plan(config, &repo, &tags);
+    // What this repository holds, recorded before anything is claimed, so that a later
+    // repository's pass running at the same time defers to it.
+    let mut held: Vec<String> = plans
+        .iter()
+        .filter(|p| !p.candidates.is_empty())
+        .filter_map(|p| p.name.clone())
+        .collect();
+    held.sort();
+    held.dedup();
+    store.catalog.record_names(&config.key, Some(&held))?;
+
+    let mut claims = Claims::new(config, repositories);
+    let mut pass = Pass {
+        config,
+        repositories,
+        store,
+        repo: &repo,
+        records: &records,
+        report: &mut report,
+    };
+    for plan in &plans {
         let Some(name) = plan.name.clone() else {
             for c in &plan.candidates {
-                report.rejected.push(TagProblem {
+                pass.report.rejected.push(TagProblem {
                     package: format!("(package at {}/)", plan.spec.path),
                     tag: c.tag.clone(),
                     reason: format!("there is no pubspec.yaml at {}/ to name the package; add `name:` to this package in registry.yaml", plan.spec.path),
@@ -144,48 +216,20 @@ pub fn sync_repository(
             }
             continue;
         };
-        for c in &plan.candidates {
-            let commit = c.commit.to_string();
-            if let Some(record) = records.get(&(c.tag.clone(), name.clone())) {
-                match (&record.outcome, record.commit == commit) {
-                    (TagOutcome::Served { version }, true) => {
-                        report
-                            .served
-                            .push((name.clone(), version.clone(), c.tag.clone()));
-                        continue;
-                    }
-                    (TagOutcome::Served { version }, false) => {
-                        let message = format!(
-                            "tag {} moved from {} to {}; {name} {version} keeps serving the archive built from {}",
-                            c.tag,
-                            short(&record.commit),
-                            short(&commit),
-                            short(&record.commit)
-                        );
-                        if store.catalog.add_warning(&config.key, &c.tag, &message)? {
-                            warn!(repo = %report.repo, tag = %c.tag, package = %name, "{message}");
-                        }
-                        report
-                            .served
-                            .push((name.clone(), version.clone(), c.tag.clone()));
-                        continue;
-                    }
-                    (TagOutcome::Rejected { reason }, true) => {
-                        report.rejected.push(TagProblem {
-                            package: name.clone(),
-                            tag: c.tag.clone(),
-                            reason: reason.clone(),
-                        });
-                        continue;
-                    }
-                    // A rejected tag that moved is usually the fix: look again.
-                    (TagOutcome::Rejected { .. }, false) => {}
+        if plan.candidates.is_empty() {
+            continue;
+        }
+        match claims.of(store, &name)? {
+            Claim::Mine => {
+                for c in &plan.candidates {
+                    pass.candidate(&name, &plan.spec.path, c)?;
                 }
             }
-            ingest(config, store, &repo, &name, &plan.spec.path, c, &mut report)?;
+            refused => pass.refuse(&name, &plan.candidates, refused)?,
         }
     }
-    rebuild_missing(config, store, &repo, &mut report)?;
+    pass.note_deleted_tags(&present)?;
+    rebuild::rebuild_missing(config, store, &repo, &mut report)?;
     // Recorded warnings stay visible on every pass, not only the one that found them.
     for (_, message) in store.catalog.warnings(&config.key)? {
         if !report.warnings.contains(&message) {
@@ -195,237 +239,6 @@ pub fn sync_repository(
     Ok(report)
 }
 
-fn short(commit: &str) -> &str {
+pub(super) fn short(commit: &str) -> &str {
     commit.get(..12).unwrap_or(commit)
-}
-
-fn ingest(
-    config: &Repository,
-    store: &Store,
-    repo: &Repo,
-    name: &str,
-    path: &str,
-    c: &plan::Candidate,
-    report: &mut RepoReport,
-) -> Result<(), crate::store::Error> {
-    let commit = c.commit.to_string();
-    let record = |outcome| TagRecord {
-        repo: config.key.clone(),
-        tag: c.tag.clone(),
-        commit: commit.clone(),
-        package: name.to_string(),
-        outcome,
-    };
-    let reject = |store: &Store, report: &mut RepoReport, rejection: Rejection| {
-        warn!(repo = %report.repo, tag = %c.tag, package = %name, reason = %rejection.reason, "tag {} of {name} is not served: {}", c.tag, rejection.reason);
-        report.rejected.push(TagProblem {
-            package: name.to_string(),
-            tag: c.tag.clone(),
-            reason: rejection.reason.clone(),
-        });
-        if rejection.transient {
-            Ok(())
-        } else {
-            store.catalog.record_tag(&record(TagOutcome::Rejected {
-                reason: rejection.reason,
-            }))
-        }
-    };
-    // A name belongs to one source: the repository that served it first, or uploads.
-    match store.catalog.owner(name)? {
-        Some(Source::Git { repo: owner, .. }) if owner != config.key => {
-            let owner = crate::config::redact(&owner);
-            return reject(
-                store,
-                report,
-                Rejection::from(format!(
-                    "package {name} is already served from {owner}; rename the package or stop serving it there"
-                )),
-            );
-        }
-        Some(Source::Upload { uploader }) => {
-            return reject(
-                store,
-                report,
-                Rejection::from(format!(
-                    "package {name} was published with `dart pub publish` (first by {uploader}); a name comes from one source, so rename this package"
-                )),
-            );
-        }
-        _ => {}
-    }
-    let release = match candidate::evaluate(repo, c.commit, name, path, &c.version_text) {
-        Ok(r) => r,
-        Err(rejection) => return reject(store, report, rejection),
-    };
-    let sha256 = store.blobs.put(&release.archive)?;
-    let version = release.version.to_string();
-    let stored = StoredVersion {
-        package: name.to_string(),
-        version: version.clone(),
-        sha256: sha256.clone(),
-        pubspec_json: release.pubspec.json.to_string(),
-        archive_size: release.archive.len() as u64,
-        published: crate::clock::now(),
-        source: Source::Git {
-            repo: config.key.clone(),
-            tag: c.tag.clone(),
-            commit: commit.clone(),
-        },
-    };
-    let served = record(TagOutcome::Served {
-        version: version.clone(),
-    });
-    match store.catalog.add_version(&stored, Some(&served))? {
-        Added::New => {
-            info!(repo = %report.repo, package = %name, version = %version, tag = %c.tag, sha256 = %sha256, "ingested {name} {version} from tag {}", c.tag);
-            for w in &release.warnings {
-                let message = format!("{name} {version}: {w}");
-                store.catalog.add_warning(&config.key, &c.tag, &message)?;
-            }
-            report
-                .new_versions
-                .push((name.to_string(), version.clone(), c.tag.clone()));
-            report
-                .served
-                .push((name.to_string(), version, c.tag.clone()));
-        }
-        Added::AlreadyExists(existing) if existing.sha256 == sha256 => {
-            // Another tag (say `1.0.0` beside `v1.0.0`) names the same release.
-            store.catalog.record_tag(&served)?;
-            report
-                .served
-                .push((name.to_string(), version, c.tag.clone()));
-        }
-        Added::AlreadyExists(existing) => {
-            let origin = match &existing.source {
-                Source::Git { tag, .. } => format!("tag {tag}"),
-                Source::Upload { uploader } => format!("an upload by {uploader}"),
-            };
-            reject(
-                store,
-                report,
-                Rejection::from(format!(
-                    "{name} {version} is already served from {origin} with different content; a version never changes, so release {name} with a new version"
-                )),
-            )?;
-        }
-    }
-    Ok(())
-}
-
-/// Rebuilds archives that are in the catalog but missing from the blob store. The
-/// rebuild must reproduce the recorded sha256 exactly; if it does not, nothing is
-/// stored and an operator has to act (bytes are forever).
-fn rebuild_missing(
-    config: &Repository,
-    store: &Store,
-    repo: &Repo,
-    report: &mut RepoReport,
-) -> Result<(), crate::store::Error> {
-    for v in store.catalog.summaries_from_repo(&config.key)? {
-        let Source::Git { tag, commit, .. } = &v.source else {
-            continue;
-        };
-        if store.blobs.contains(&v.sha256) {
-            continue;
-        }
-        let path = config
-            .packages
-            .iter()
-            .find(|p| p.name.as_deref() == Some(v.package.as_str()))
-            .or(config.packages.first())
-            .map_or("", |p| p.path.as_str());
-        let Ok(oid) = gix::ObjectId::from_hex(commit.as_bytes()) else {
-            continue;
-        };
-        match candidate::evaluate(repo, oid, &v.package, path, &v.version) {
-            Ok(release) if sha_of(&release.archive) == v.sha256 => {
-                store.blobs.put(&release.archive)?;
-                info!(package = %v.package, version = %v.version, "rebuilt the missing archive of {} {} from tag {tag}", v.package, v.version);
-            }
-            Ok(_) => {
-                let message = format!(
-                    "the archive of {} {} is missing and rebuilding it from {} gives different bytes; restore {}.tar.gz from a backup",
-                    v.package,
-                    v.version,
-                    short(commit),
-                    v.sha256
-                );
-                error!(package = %v.package, version = %v.version, "{message}");
-                report.warnings.push(message);
-            }
-            Err(rejection) => {
-                let message = format!(
-                    "the archive of {} {} is missing and cannot be rebuilt: {}",
-                    v.package, v.version, rejection.reason
-                );
-                error!(package = %v.package, version = %v.version, "{message}");
-                report.warnings.push(message);
-            }
-        }
-    }
-    Ok(())
-}
-
-fn sha_of(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-/// What `sync` would do, without writing anything: every candidate is evaluated afresh.
-/// Remote repositories are fetched into a temporary directory.
-pub fn check_repository(config: &Repository) -> RepoReport {
-    let mut report = RepoReport {
-        repo: config.url.display(),
-        ..Default::default()
-    };
-    let scratch = match tempfile::tempdir() {
-        Ok(d) => d,
-        Err(e) => {
-            report.fetch_error = Some(format!("cannot create a temporary directory: {e}"));
-            return report;
-        }
-    };
-    let (repo, fetch_error) = open_repository(config, scratch.path());
-    report.fetch_error = fetch_error.map(|e| chain(&e));
-    let Some(repo) = repo else { return report };
-    let tags: Vec<git::Tag> = match repo.tags() {
-        Ok(t) => t.into_iter().filter_map(Result::ok).collect(),
-        Err(e) => {
-            report.fetch_error = Some(chain(&e));
-            return report;
-        }
-    };
-    for plan in plan::plan(config, &repo, &tags) {
-        let name = plan.name.clone().unwrap_or_default();
-        for c in &plan.candidates {
-            if name.is_empty() {
-                report.rejected.push(TagProblem {
-                    package: format!("(package at {}/)", plan.spec.path),
-                    tag: c.tag.clone(),
-                    reason: "no pubspec.yaml names the package; add `name:` in registry.yaml"
-                        .into(),
-                });
-                continue;
-            }
-            match candidate::evaluate(&repo, c.commit, &name, &plan.spec.path, &c.version_text) {
-                Ok(r) => {
-                    report.warnings.extend(
-                        r.warnings
-                            .iter()
-                            .map(|w| format!("{name} {}: {w}", r.version)),
-                    );
-                    report
-                        .served
-                        .push((name.clone(), r.version.to_string(), c.tag.clone()));
-                }
-                Err(rejection) => report.rejected.push(TagProblem {
-                    package: name.clone(),
-                    tag: c.tag.clone(),
-                    reason: rejection.reason,
-                }),
-            }
-        }
-    }
-    report
 }

@@ -9,6 +9,7 @@ mod changes;
 mod concurrent;
 mod dir;
 mod publishing;
+mod sources;
 mod sqlite;
 mod tokens;
 mod uploads;
@@ -18,10 +19,12 @@ pub use blobs::FileBlobs;
 pub use changes::Changes;
 pub use dir::{create_private_dir, database_path};
 pub use publishing::{AuditEntry, Publishing, SqlitePublishing, UploadedPackage};
+pub use sources::{NameConflict, read_owners};
 pub use sqlite::SqliteCatalog;
 pub use tokens::SqliteTokens;
 pub use uploads::{Staged, UploadRecord};
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Why the store failed. These are operator problems (disk, permissions, corruption),
@@ -154,6 +157,9 @@ pub enum Added {
     New,
     /// The package already has that version (from another tag or an earlier run).
     AlreadyExists(StoredVersion),
+    /// The package name belongs to another source (store/sources.rs); nothing was
+    /// written. Carries that source, as its oldest version records it.
+    OtherSource(Source),
 }
 
 /// The catalog: which versions exist and what happened to each tag.
@@ -164,12 +170,14 @@ pub trait Catalog: Send + Sync {
     fn summaries_from_repo(&self, repo: &str) -> Result<Vec<VersionSummary>, Error>;
     /// Every version of one package, pubspecs included, for rendering its listing.
     fn versions_of(&self, package: &str) -> Result<Vec<StoredVersion>, Error>;
-    /// Where the package's versions come from (that of any one of them), if it has any.
+    /// The one source the package's versions come from (as its oldest version records
+    /// it), if it has any. Only versions from that source are served.
     fn owner(&self, package: &str) -> Result<Option<Source>, Error>;
     /// Every tag record of one repository.
     fn tag_records(&self, repo: &str) -> Result<Vec<TagRecord>, Error>;
     /// Adds a version and the record of the tag that produced it (if from git),
-    /// atomically. An existing version is left untouched and returned.
+    /// atomically. An existing version is left untouched and returned; a version whose
+    /// package belongs to another source is refused, even against a concurrent writer.
     fn add_version(&self, version: &StoredVersion, tag: Option<&TagRecord>)
     -> Result<Added, Error>;
     /// Records (or replaces) the outcome of a tag that did not produce a new version.
@@ -178,6 +186,15 @@ pub trait Catalog: Send + Sync {
     fn add_warning(&self, repo: &str, tag: &str, message: &str) -> Result<bool, Error>;
     /// Warnings of one repository, oldest first, as `(tag, message)`.
     fn warnings(&self, repo: &str) -> Result<Vec<(String, String)>, Error>;
+    /// Removes a recorded warning that no longer holds; returns whether it existed.
+    fn remove_warning(&self, repo: &str, tag: &str, message: &str) -> Result<bool, Error>;
+    /// Records the package names repository `repo` holds now; `None`: it could not be
+    /// read (what it held before is kept, and it counts as read).
+    fn record_names(&self, repo: &str, names: Option<&[String]>) -> Result<(), Error>;
+    /// The names each repository ever read holds, by config key.
+    fn names_by_repo(&self) -> Result<BTreeMap<String, BTreeSet<String>>, Error>;
+    /// Names that a repository holds (or once stored versions of) without owning them.
+    fn conflicts(&self) -> Result<Vec<NameConflict>, Error>;
 }
 
 /// Archive bytes, addressed by their sha256 (lower-case hex).

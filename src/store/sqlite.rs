@@ -1,8 +1,10 @@
 //! The embedded catalog: one SQLite file in WAL mode, so the daemon and a `tagpub`
 //! command on the same data dir can work at the same time.
 
+use super::sources::{self, NameConflict, SERVED};
 use super::{Added, Catalog, Error, Source, StoredVersion, TagOutcome, TagRecord, VersionSummary};
 use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -10,7 +12,7 @@ pub struct SqliteCatalog {
     conn: Mutex<Connection>,
 }
 
-const SCHEMA: &str = "
+pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS versions (
     package       TEXT NOT NULL,
     version       TEXT NOT NULL,
@@ -52,6 +54,12 @@ impl SqliteCatalog {
             path: path.to_path_buf(),
             source,
         })?;
+        // One source per package name (store/sources.rs): its own step, after the
+        // columns it reads exist.
+        sources::migrate(&conn).map_err(|source| Error::OpenCatalog {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Ok(SqliteCatalog {
             conn: Mutex::new(conn),
         })
@@ -70,7 +78,7 @@ impl SqliteCatalog {
         let mut stmt = conn
             .prepare_cached(&format!(
                 "SELECT package, version, sha256, archive_size, source_repo, source_tag, source_commit, uploader
-                 FROM versions {filter}"
+                 FROM versions {SERVED} {filter}"
             ))
             .map_err(q("listing versions"))?;
         let rows = stmt
@@ -132,7 +140,7 @@ fn source_from_row(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<So
     })
 }
 
-fn version_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredVersion> {
+pub(super) fn version_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredVersion> {
     Ok(StoredVersion {
         package: row.get(0)?,
         version: row.get(1)?,
@@ -144,18 +152,20 @@ fn version_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredVersion> 
     })
 }
 
-const VERSION_COLUMNS: &str = "package, version, sha256, pubspec_json, archive_size, published, source_repo, source_tag, source_commit, uploader";
+pub(super) const VERSION_COLUMNS: &str = "package, version, sha256, pubspec_json, archive_size, published, source_repo, source_tag, source_commit, uploader";
 
 /// Columns added after the first release of the schema, added in place to catalogs
 /// created before them.
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    let has_uploader: bool = conn
+    // IMMEDIATE: two processes opening a new catalog at once would both add the column.
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    let has_uploader: bool = tx
         .prepare("SELECT 1 FROM pragma_table_info('versions') WHERE name = 'uploader'")?
         .exists([])?;
     if !has_uploader {
-        conn.execute_batch("ALTER TABLE versions ADD COLUMN uploader TEXT")?;
+        tx.execute_batch("ALTER TABLE versions ADD COLUMN uploader TEXT")?;
     }
-    Ok(())
+    tx.commit()
 }
 
 fn upsert_tag(conn: &Connection, tag: &TagRecord) -> rusqlite::Result<()> {
@@ -184,7 +194,7 @@ impl Catalog for SqliteCatalog {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(&format!(
-                "SELECT {VERSION_COLUMNS} FROM versions WHERE package = ?1"
+                "SELECT {VERSION_COLUMNS} FROM versions {SERVED} WHERE package = ?1"
             ))
             .map_err(q("reading a package"))?;
         let rows = stmt
@@ -195,13 +205,7 @@ impl Catalog for SqliteCatalog {
     }
 
     fn owner(&self, package: &str) -> Result<Option<Source>, Error> {
-        self.conn()
-            .query_row(
-                &format!("SELECT {VERSION_COLUMNS} FROM versions WHERE package = ?1 LIMIT 1"),
-                [package],
-                version_from_row,
-            )
-            .optional()
+        sources::first_owned(&self.conn(), package)
             .map(|v| v.map(|v| v.source))
             .map_err(q("finding a package's owner"))
     }
@@ -234,10 +238,14 @@ impl Catalog for SqliteCatalog {
 
     fn add_version(&self, v: &StoredVersion, tag: Option<&TagRecord>) -> Result<Added, Error> {
         let mut conn = self.conn();
-        // Immediate: it reads before it writes (store/concurrent.rs).
+        // IMMEDIATE: the owner check and the insert see one state even when another
+        // process writes at the same time (a deferred read would fail to upgrade).
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(q("adding a version"))?;
+        if let Some(owner) = sources::other_owner(&tx, v).map_err(q("adding a version"))? {
+            return Ok(Added::OtherSource(owner));
+        }
         let existing = tx
             .query_row(
                 &format!(
@@ -294,6 +302,30 @@ impl Catalog for SqliteCatalog {
             )
             .map_err(q("recording a warning"))?;
         Ok(n == 1)
+    }
+
+    fn remove_warning(&self, repo: &str, tag: &str, message: &str) -> Result<bool, Error> {
+        let n = self
+            .conn()
+            .execute(
+                "DELETE FROM warnings WHERE repo = ?1 AND tag = ?2 AND message = ?3",
+                params![repo, tag, message],
+            )
+            .map_err(q("removing a warning"))?;
+        Ok(n == 1)
+    }
+
+    fn record_names(&self, repo: &str, names: Option<&[String]>) -> Result<(), Error> {
+        sources::record_names(&mut self.conn(), repo, names, crate::clock::now())
+            .map_err(q("recording a repository's packages"))
+    }
+
+    fn names_by_repo(&self) -> Result<BTreeMap<String, BTreeSet<String>>, Error> {
+        sources::names_by_repo(&self.conn()).map_err(q("listing repositories' packages"))
+    }
+
+    fn conflicts(&self) -> Result<Vec<NameConflict>, Error> {
+        sources::conflicts(&self.conn()).map_err(q("listing package name conflicts"))
     }
 
     fn warnings(&self, repo: &str) -> Result<Vec<(String, String)>, Error> {

@@ -6,10 +6,12 @@
 //! until it succeeds; only then does it call [`parse`]. Nothing here logs, and no error
 //! message contains a secret or a header's value.
 
+mod delivery;
 mod event;
 mod signature;
 mod url;
 
+pub use delivery::{MAX_DELIVERY_BYTES, RecentDeliveries, delivery_id};
 pub use event::{Event, EventKind, parse};
 pub use signature::{Provider, verify};
 pub use url::{RepoKey, normalize, same_repository};
