@@ -10,6 +10,7 @@ pub mod config;
 pub mod git;
 pub mod http;
 pub mod index;
+pub mod mirror;
 pub mod package;
 pub mod publish;
 pub mod release;

@@ -6,9 +6,11 @@
 
 mod pattern;
 mod raw;
+mod upstream;
 mod url;
 
 pub use pattern::TagPattern;
+pub use upstream::{Admission, NamePatterns, Upstream};
 pub use url::{BaseUrl, RepoUrl, redact};
 
 use crate::package::{name, version::Version};
@@ -50,6 +52,8 @@ pub struct Config {
     pub teams: Vec<Team>,
     pub uploads: Uploads,
     pub repositories: Vec<Repository>,
+    /// The mirrored repository (`upstream:`); `None` serves our own packages only.
+    pub upstream: Option<Upstream>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -263,6 +267,9 @@ fn validate(raw: RawConfig, path: &Path, base_dir: &Path, problems: &mut Vec<Str
         }
     }
 
+    let upstream = raw
+        .upstream
+        .and_then(|u| upstream::validate(u, &base_url, problems));
     Config {
         path: path.to_path_buf(),
         base_url,
@@ -276,6 +283,7 @@ fn validate(raw: RawConfig, path: &Path, base_dir: &Path, problems: &mut Vec<Str
         teams,
         uploads,
         repositories,
+        upstream,
     }
 }
 

@@ -1,0 +1,219 @@
+//! Where mirrored listings and advisories are kept: in memory, rendered and gzip-ready,
+//! within a byte budget (least recently used go first), and on disk under
+//! `data_dir/mirror/`, one JSON file per package, so that a restart or `tagpub mirror
+//! import` serves them without the upstream.
+//!
+//! Files rather than a table in the catalog database: this is a cache the upstream can
+//! refill, written on every refresh, and the daemon rebuilds what it serves whenever the
+//! database changes (app/live.rs), which a refresh every `listing_ttl` per package
+//! would trigger for nothing. Files are written whole (temporary file, then rename), so
+//! a reader sees the old copy or the new one.
+
+use super::listing::Mirrored;
+use bytes::Bytes;
+use clru::{CLruCache, CLruCacheConfig, WeightScale};
+use std::collections::hash_map::RandomState;
+use std::io::Write;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Memory for cached documents; past it, the least recently used are dropped (and read
+/// from disk again when asked for).
+const MEMORY_BUDGET: usize = 8 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Listing,
+    Advisories,
+}
+
+impl Kind {
+    fn dir(self) -> &'static str {
+        match self {
+            Kind::Listing => "listings",
+            Kind::Advisories => "advisories",
+        }
+    }
+}
+
+/// One archive of a cached listing: what an archive request needs.
+#[derive(Debug)]
+pub struct ArchiveRef {
+    pub version: Box<str>,
+    pub sha256: Box<str>,
+    /// Where the upstream serves it.
+    pub url: Box<str>,
+}
+
+/// A listing or advisories answer, ready to send.
+#[derive(Debug)]
+pub struct Document {
+    /// When the upstream gave it (seconds since the epoch).
+    pub fetched: i64,
+    /// The `base_url` its archive URLs were rendered with.
+    pub base: Box<str>,
+    /// The JSON body, gzip-encoded.
+    pub gzip: Bytes,
+    /// Empty for advisories.
+    pub archives: Box<[ArchiveRef]>,
+}
+
+impl Document {
+    pub fn archive(&self, version: &str) -> Option<&ArchiveRef> {
+        self.archives.iter().find(|a| &*a.version == version)
+    }
+
+    fn weight(&self) -> usize {
+        let archives: usize = self
+            .archives
+            .iter()
+            .map(|a| a.version.len() + a.sha256.len() + a.url.len() + 3 * 16)
+            .sum();
+        self.gzip.len() + archives + self.base.len() + 96
+    }
+}
+
+/// What the cache knows about one name.
+#[derive(Debug, Clone)]
+pub enum Entry {
+    Found(Arc<Document>),
+    /// The upstream answered 404 at `fetched`; not asked again while that is fresh.
+    Missing {
+        fetched: i64,
+    },
+}
+
+impl Entry {
+    pub fn fetched(&self) -> i64 {
+        match self {
+            Entry::Found(d) => d.fetched,
+            Entry::Missing { fetched } => *fetched,
+        }
+    }
+}
+
+struct Weight;
+
+impl WeightScale<(Kind, String), Entry> for Weight {
+    fn weight(&self, key: &(Kind, String), value: &Entry) -> usize {
+        key.1.len()
+            + match value {
+                Entry::Found(d) => d.weight(),
+                Entry::Missing { .. } => 16,
+            }
+    }
+}
+
+pub struct Cache {
+    dir: PathBuf,
+    memory: Mutex<CLruCache<(Kind, String), Entry, RandomState, Weight>>,
+}
+
+impl Cache {
+    /// A cache whose files live in `dir` (created when first written).
+    pub fn new(dir: &Path) -> Cache {
+        let budget = NonZeroUsize::new(MEMORY_BUDGET).expect("the budget is not zero");
+        Cache {
+            dir: dir.to_path_buf(),
+            memory: Mutex::new(CLruCache::with_config(
+                CLruCacheConfig::new(budget).with_scale(Weight),
+            )),
+        }
+    }
+
+    pub fn get(&self, kind: Kind, name: &str) -> Option<Entry> {
+        let mut memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
+        memory.get(&(kind, name.to_string())).cloned()
+    }
+
+    pub fn put(&self, kind: Kind, name: &str, entry: Entry) {
+        let mut memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
+        // Only a document larger than the whole budget is refused; it is served anyway
+        // and read from disk each time.
+        let _ = memory.put_with_weight((kind, name.to_string()), entry);
+    }
+
+    /// Drops `name` from memory, so the next request reads it from disk.
+    pub fn forget(&self, kind: Kind, name: &str) {
+        let mut memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
+        memory.pop(&(kind, name.to_string()));
+    }
+
+    fn path(&self, kind: Kind, name: &str) -> PathBuf {
+        self.dir.join(kind.dir()).join(format!("{name}.json"))
+    }
+
+    /// The stored listing of `name`, if any. A file that does not parse, or that holds
+    /// another name (case-insensitive file systems), counts as absent.
+    pub fn read_listing(&self, name: &str) -> std::io::Result<Option<Mirrored>> {
+        Ok(self
+            .read(Kind::Listing, name)?
+            .and_then(|bytes| serde_json::from_slice::<Mirrored>(&bytes).ok())
+            .filter(|m| m.name == name))
+    }
+
+    pub fn write_listing(&self, package: &Mirrored, durable: bool) -> std::io::Result<()> {
+        let bytes = serde_json::to_vec(package).expect("a Mirrored always serializes");
+        self.write(Kind::Listing, &package.name, &bytes, durable)
+    }
+
+    /// Stored advisories of `name` as `(fetched, body)`.
+    pub fn read_advisories(&self, name: &str) -> std::io::Result<Option<(i64, Bytes)>> {
+        let Some(bytes) = self.read(Kind::Advisories, name)? else {
+            return Ok(None);
+        };
+        let stored: Option<StoredAdvisories> = serde_json::from_slice(&bytes).ok();
+        Ok(stored
+            .filter(|s| s.name == name)
+            .map(|s| (s.fetched, Bytes::from(s.body))))
+    }
+
+    pub fn write_advisories(&self, name: &str, fetched: i64, body: &[u8]) -> std::io::Result<()> {
+        let body = String::from_utf8(body.to_vec())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        let stored = StoredAdvisories {
+            name: name.to_string(),
+            fetched,
+            body,
+        };
+        let bytes = serde_json::to_vec(&stored).expect("advisories always serialize");
+        self.write(Kind::Advisories, name, &bytes, false)
+    }
+
+    fn read(&self, kind: Kind, name: &str) -> std::io::Result<Option<Vec<u8>>> {
+        match std::fs::read(self.path(kind, name)) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes a whole file: a temporary file, renamed into place. `durable` syncs it to
+    /// disk first (imports, which may be all an offline registry ever gets); refreshes
+    /// from the upstream skip that, since a lost refresh is fetched again.
+    fn write(&self, kind: Kind, name: &str, bytes: &[u8], durable: bool) -> std::io::Result<()> {
+        let path = self.path(kind, name);
+        let dir = path.parent().expect("cache paths have a directory");
+        crate::store::create_private_dir(&self.dir)?;
+        std::fs::create_dir_all(dir)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        tmp.write_all(bytes)?;
+        if durable {
+            tmp.as_file().sync_all()?;
+        }
+        tmp.persist(&path).map_err(|e| e.error)?;
+        if durable {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredAdvisories {
+    name: String,
+    fetched: i64,
+    /// The upstream's JSON, as text.
+    body: String,
+}
