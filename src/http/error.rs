@@ -16,6 +16,10 @@ pub enum ApiError {
     TooLarge(String),
     /// Something broke on our side; the detail goes to the log, not to the client.
     Internal(String),
+    /// 502: the upstream of the mirror failed or answered something unusable.
+    BadGateway(String),
+    /// 504: the upstream of the mirror did not answer in time.
+    GatewayTimeout(String),
 }
 
 impl ApiError {
@@ -50,6 +54,8 @@ impl IntoResponse for ApiError {
             ApiError::Unauthenticated(m) => (StatusCode::UNAUTHORIZED, "MissingAuthentication", m),
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "InsufficientPermissions", m),
             ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge", m),
+            ApiError::BadGateway(m) => (StatusCode::BAD_GATEWAY, "UpstreamFailed", m),
+            ApiError::GatewayTimeout(m) => (StatusCode::GATEWAY_TIMEOUT, "UpstreamTimeout", m),
             ApiError::Internal(m) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "InternalError",

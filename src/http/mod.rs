@@ -8,6 +8,7 @@ mod health;
 mod hooks;
 pub mod hot;
 mod manage;
+mod mirrored;
 mod packages;
 mod publish;
 mod status;
@@ -54,6 +55,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/audit", get(manage::audit))
         .route("/api/packages/{name}", get(packages::listing))
+        .route("/api/packages/{name}/advisories", get(packages::advisories))
         .route(
             "/api/packages/{name}/versions/{version}",
             get(packages::version_info),

@@ -1,6 +1,7 @@
 //! Request coalescing: many concurrent requests for the same missing listing or archive
 //! make one upstream request, whose result they all get.
 
+use super::stats::Stats;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -24,8 +25,9 @@ impl<V> Default for Flights<V> {
 impl<V: Clone> Flights<V> {
     /// Runs `work` for `key`, unless it is already running: then waits for that run and
     /// returns its result. If the caller running the work goes away (its client
-    /// disconnected), one of the waiters runs it instead.
-    pub async fn run<F, Fut>(&self, key: &str, work: F) -> V
+    /// disconnected), one of the waiters runs it instead. `stats` counts the callers
+    /// waiting and those served by another's run.
+    pub async fn run<F, Fut>(&self, key: &str, stats: &Stats, work: F) -> V
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = V>,
@@ -34,7 +36,19 @@ impl<V: Clone> Flights<V> {
             let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
             running.entry(key.to_string()).or_default().clone()
         };
-        let value = cell.get_or_init(work).await.clone();
+        let waiting = stats.waiting();
+        let mut ran = false;
+        let value = cell
+            .get_or_init(|| {
+                ran = true;
+                work()
+            })
+            .await
+            .clone();
+        drop(waiting);
+        if !ran {
+            stats.coalesced();
+        }
         let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
         if running.get(key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
             running.remove(key);
@@ -57,25 +71,23 @@ mod tests {
     #[tokio::test]
     async fn concurrent_callers_share_one_run() {
         let flights = Arc::new(Flights::<usize>::default());
+        let stats = Arc::new(Stats::default());
         let runs = Arc::new(AtomicUsize::new(0));
         let gate = Arc::new(tokio::sync::Semaphore::new(0));
         let mut tasks = Vec::new();
         for _ in 0..20 {
             let (flights, runs, gate) = (flights.clone(), runs.clone(), gate.clone());
+            let stats = stats.clone();
             tasks.push(tokio::spawn(async move {
                 flights
-                    .run("k", || async move {
+                    .run("k", &stats, || async move {
                         let _permit = gate.acquire().await.expect("the gate stays open");
                         runs.fetch_add(1, Ordering::SeqCst) + 41
                     })
                     .await
             }));
         }
-        // Every task has joined the flight once the key is there and nothing finished.
-        while flights.len() == 0 {
-            tokio::task::yield_now().await;
-        }
-        for _ in 0..20 {
+        while stats.snapshot().waiting < 20 {
             tokio::task::yield_now().await;
         }
         gate.add_permits(100);
@@ -83,8 +95,10 @@ mod tests {
             assert_eq!(t.await.unwrap(), 41);
         }
         assert_eq!(runs.load(Ordering::SeqCst), 1);
+        assert_eq!(stats.snapshot().coalesced, 19);
+        assert_eq!(stats.snapshot().waiting, 0);
         assert_eq!(flights.len(), 0, "finished work leaves the map");
         // Later callers run the work again (their cache lookup is part of it).
-        assert_eq!(flights.run("k", || async { 7 }).await, 7);
+        assert_eq!(flights.run("k", &stats, || async { 7 }).await, 7);
     }
 }

@@ -146,7 +146,7 @@ impl Mirror {
         }
         let key = format!("{kind:?}:{name}");
         self.documents
-            .run(&key, || {
+            .run(&key, &self.stats, || {
                 self.refresh(config.clone(), kind, name.to_string())
             })
             .await
@@ -189,7 +189,7 @@ impl Mirror {
         let url = archive.url.to_string();
         let bytes = self
             .archives
-            .run(&sha256, || {
+            .run(&sha256, &self.stats, || {
                 self.fetch_archive(config.clone(), name, version, sha256.clone(), url)
             })
             .await?;

@@ -39,6 +39,8 @@ pub struct Stats {
     misses: AtomicU64,
     bytes: AtomicU64,
     stale: AtomicU64,
+    coalesced: AtomicU64,
+    waiting: AtomicU64,
     last_error: Mutex<Option<LastError>>,
 }
 
@@ -57,6 +59,10 @@ pub struct Snapshot {
     pub cache_misses: u64,
     pub bytes_fetched: u64,
     pub stale_served: u64,
+    /// Requests answered by another request's upstream fetch (coalescing).
+    pub coalesced: u64,
+    /// Requests waiting for an upstream fetch right now.
+    pub waiting: u64,
     pub last_error: Option<LastError>,
 }
 
@@ -88,6 +94,16 @@ impl Stats {
         self.stale.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub fn coalesced(&self) {
+        self.coalesced.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a request as waiting for an upstream fetch until the guard is dropped.
+    pub fn waiting(&self) -> Waiting<'_> {
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        Waiting(&self.waiting)
+    }
+
     /// Records `message` (already free of credentials) as the last upstream error.
     pub fn error(&self, message: String) {
         let mut last = self.last_error.lock().unwrap_or_else(|p| p.into_inner());
@@ -112,6 +128,8 @@ impl Stats {
             cache_misses: self.misses.load(Ordering::Relaxed),
             bytes_fetched: self.bytes.load(Ordering::Relaxed),
             stale_served: self.stale.load(Ordering::Relaxed),
+            coalesced: self.coalesced.load(Ordering::Relaxed),
+            waiting: self.waiting.load(Ordering::Relaxed),
             last_error,
         }
     }
@@ -148,17 +166,37 @@ impl Stats {
                 "Listings served past their listing_ttl because the upstream failed.",
                 s.stale_served,
             ),
+            (
+                "tagpub_mirror_coalesced_total",
+                "Requests answered by another request's upstream fetch.",
+                s.coalesced,
+            ),
         ] {
             let _ = writeln!(
                 out,
                 "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
             );
         }
+        let name = "tagpub_mirror_waiting";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Requests waiting for the upstream now.\n# TYPE {name} gauge\n{name} {}",
+            s.waiting
+        );
         let name = "tagpub_upstream_last_error_timestamp_seconds";
         let _ = writeln!(
             out,
             "# HELP {name} When the upstream last failed (0: never).\n# TYPE {name} gauge\n{name} {}",
             s.last_error.map_or(0, |e| e.at)
         );
+    }
+}
+
+/// See [`Stats::waiting`].
+pub struct Waiting<'a>(&'a AtomicU64);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
