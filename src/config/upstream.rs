@@ -118,6 +118,15 @@ impl NamePatterns {
     }
 }
 
+/// Whether `url` is on this machine, where plain http carries a token to no one else
+/// (pub's own rule for tokens, docs/protocol.md §2.1).
+fn is_loopback(url: &BaseUrl) -> bool {
+    url::Url::parse(url.as_str())
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .is_some_and(|h| h == "localhost" || h == "127.0.0.1" || h == "[::1]")
+}
+
 /// Validates `upstream:`; `base_url` is ours, which the upstream must not be.
 pub fn validate(
     raw: RawUpstream,
@@ -143,7 +152,7 @@ pub fn validate(
                 "upstream.token_env: `{v}` is not an environment variable name; name the variable that holds the token, never the token itself"
             ));
         }
-        if url.as_str().starts_with("http://") {
+        if url.as_str().starts_with("http://") && !is_loopback(&url) {
             problems.push(format!(
                 "upstream.token_env: `{}` is plain http://, which would send the token unencrypted to anyone on the way; use the https:// URL of the upstream",
                 url.as_str()
