@@ -91,18 +91,29 @@ fn public_names_come_from_the_upstream_under_our_hosted_url() {
         !listing.raw.to_string().contains(&s.upstream.url),
         "no upstream URL reaches the client"
     );
-    let bytes = client.download(v).expect("the archive, verified by the client");
+    let bytes = client
+        .download(v)
+        .expect("the archive, verified by the client");
     assert_eq!(bytes, s.upstream.archive_of("http", "1.0.0"));
     assert_eq!(s.upstream.count("api/archives/http-1.0.0.tar.gz"), 1);
     assert_eq!(s.upstream.count("storage/http-1.0.0.tar.gz"), 1);
-    let stored = s.dir.path().join(format!("data/archives/{}/{sha}.tar.gz", &sha[..2]));
-    assert!(stored.is_file(), "kept in the same store as our own archives");
+    let stored = s
+        .dir
+        .path()
+        .join(format!("data/archives/{}/{sha}.tar.gz", &sha[..2]));
+    assert!(
+        stored.is_file(),
+        "kept in the same store as our own archives"
+    );
     // From the store from now on: the upstream is not asked for it again.
     client.download(v).unwrap();
     assert_eq!(s.upstream.count("storage/http-1.0.0.tar.gz"), 1);
     // Our own packages are served as before, next to the mirrored ones.
     assert_eq!(client.list("widgets").unwrap().versions(), ["2.0.0"]);
-    assert!(s.upstream.authorizations().is_empty(), "no token configured, none sent");
+    assert!(
+        s.upstream.authorizations().is_empty(),
+        "no token configured, none sent"
+    );
 }
 
 #[test]
@@ -113,9 +124,14 @@ fn our_names_are_never_merged_with_the_upstreams_versions() {
     s.upstream.publish("acme_core", "99.0.0", &[]);
     s.upstream.publish("widgets", "99.0.0", &[]);
     let client = s.server.client();
-    assert_eq!(client.list("acme_core").unwrap().versions(), ["1.0.0", "1.1.0"]);
+    assert_eq!(
+        client.list("acme_core").unwrap().versions(),
+        ["1.0.0", "1.1.0"]
+    );
     assert_eq!(client.list("widgets").unwrap().versions(), ["2.0.0"]);
-    let archive = client.get("packages/widgets/versions/99.0.0.tar.gz").unwrap();
+    let archive = client
+        .get("packages/widgets/versions/99.0.0.tar.gz")
+        .unwrap();
     assert_eq!(archive.status, 404);
     assert_eq!(s.upstream.count_prefix("api/packages/acme_core"), 0);
     assert_eq!(s.upstream.count_prefix("api/packages/widgets"), 0);
@@ -154,7 +170,10 @@ fn a_private_name_we_do_not_have_yet_is_404_and_never_asked_upstream() {
 
 #[test]
 fn allow_and_deny_decide_what_comes_from_upstream_and_a_reload_applies_them() {
-    let s = setup_with("  allow: [http, \"coll*\"]\n  deny: [collection_evil]\n", "");
+    let s = setup_with(
+        "  allow: [http, \"coll*\"]\n  deny: [collection_evil]\n",
+        "",
+    );
     for name in ["http", "path", "collection", "collection_evil"] {
         s.upstream.publish(name, "1.0.0", &[]);
     }
@@ -166,7 +185,10 @@ fn allow_and_deny_decide_what_comes_from_upstream_and_a_reload_applies_them() {
             matches!(client.list(refused), Err(ClientError::NotFound { .. })),
             "{refused}"
         );
-        assert_eq!(s.upstream.count_prefix(&format!("api/packages/{refused}")), 0);
+        assert_eq!(
+            s.upstream.count_prefix(&format!("api/packages/{refused}")),
+            0
+        );
     }
     // Denying a name that is already cached takes effect on reload, cache or not.
     let config = std::fs::read_to_string(&s.server.config_path).unwrap();
@@ -195,13 +217,20 @@ fn an_archive_with_other_bytes_than_listed_is_a_502_and_is_not_stored() {
     for attempt in 1..=2 {
         let answer = client.get_url(&v.archive_url, true).unwrap();
         assert_eq!(answer.status, 502, "attempt {attempt}");
-        let message = answer.json()["error"]["message"].as_str().unwrap().to_string();
+        let message = answer.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_string();
         assert!(
             message.contains("does not match the sha256") && message.contains("http 1.0.0"),
             "{message}"
         );
     }
-    assert_eq!(s.upstream.count("storage/http-1.0.0.tar.gz"), 2, "asked again, never cached");
+    assert_eq!(
+        s.upstream.count("storage/http-1.0.0.tar.gz"),
+        2,
+        "asked again, never cached"
+    );
     let archives = s.dir.path().join("data/archives");
     let stored: Vec<_> = walk(&archives);
     assert!(
@@ -210,7 +239,13 @@ fn an_archive_with_other_bytes_than_listed_is_a_502_and_is_not_stored() {
     );
     let counters = stats(&s);
     assert_eq!(counters.upstream_requests["mismatch"], 2);
-    assert!(counters.last_error.unwrap().message.contains("not served, not stored"));
+    assert!(
+        counters
+            .last_error
+            .unwrap()
+            .message
+            .contains("not served, not stored")
+    );
 }
 
 fn walk(dir: &std::path::Path) -> Vec<String> {
@@ -227,6 +262,47 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
 }
 
 #[test]
+fn an_upstream_listing_the_sha256_of_our_private_archive_does_not_get_its_bytes() {
+    let s = setup();
+    let ours = s.server.client().list("acme_core").unwrap();
+    let private_sha = ours
+        .version("1.0.0")
+        .unwrap()
+        .archive_sha256
+        .clone()
+        .unwrap();
+    // The sha256 of a private archive is in every app's pubspec.lock that uses it.
+    s.upstream.publish("evil", "1.0.0", &[]);
+    s.upstream.list_sha("evil", "1.0.0", &private_sha);
+    let client = s.server.client();
+    let listing = client.list("evil").unwrap();
+    let answer = client
+        .get_url(&listing.version("1.0.0").unwrap().archive_url, true)
+        .unwrap();
+    assert_eq!(
+        answer.status, 502,
+        "the upstream must serve the bytes itself"
+    );
+    assert!(!answer.body.starts_with(&[0x1f, 0x8b]), "no archive bytes");
+    assert_eq!(s.upstream.count("storage/evil-1.0.0.tar.gz"), 1);
+}
+
+#[test]
+fn an_upstream_that_refuses_tagpub_is_a_502_never_a_401() {
+    // A 401 from our hosted-url would make the client delete its token for it.
+    let s = setup();
+    s.upstream.refuse_all();
+    let answer = s.server.client().get_api("api/packages/http").unwrap();
+    assert_eq!(answer.status, 502);
+    assert!(answer.header("www-authenticate").is_none());
+    let message = answer.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(message.contains("upstream.token_env"), "{message}");
+}
+
+#[test]
 fn a_version_without_archive_sha256_is_not_served() {
     let s = setup();
     s.upstream.publish("http", "1.0.0", &[]);
@@ -238,7 +314,11 @@ fn a_version_without_archive_sha256_is_not_served() {
     assert_eq!(client.list("http").unwrap().versions(), ["1.0.0"]);
     let answer = client.get_api("api/packages/unhashed").unwrap();
     assert_eq!(answer.status, 502);
-    assert!(answer.text().contains("archive_sha256"), "{}", answer.text());
+    assert!(
+        answer.text().contains("archive_sha256"),
+        "{}",
+        answer.text()
+    );
 }
 
 #[test]
@@ -272,13 +352,19 @@ fn a_never_seen_name_while_the_upstream_is_down_is_a_502_that_says_so() {
     let answer = server.client().get_api("api/packages/http").unwrap();
     assert_eq!(answer.status, 502);
     assert_eq!(answer.header("content-type"), Some(tagpub::http::JSON));
-    let message = answer.json()["error"]["message"].as_str().unwrap().to_string();
+    let message = answer.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(
         message.contains(&url) && message.contains("try again later"),
         "{message}"
     );
     // Right after, another unknown name fails at once rather than waiting again.
-    assert_eq!(server.client().get_api("api/packages/meta").unwrap().status, 502);
+    assert_eq!(
+        server.client().get_api("api/packages/meta").unwrap().status,
+        502
+    );
 }
 
 #[test]
@@ -294,8 +380,15 @@ fn an_upstream_that_does_not_answer_is_a_504_after_the_timeout() {
     );
     let answer = server.client().get_api("api/packages/http").unwrap();
     assert_eq!(answer.status, 504);
-    assert!(answer.text().contains("did not answer in time"), "{}", answer.text());
-    assert_eq!(server.state.mirror.stats.snapshot().upstream_requests["timeout"], 1);
+    assert!(
+        answer.text().contains("did not answer in time"),
+        "{}",
+        answer.text()
+    );
+    assert_eq!(
+        server.state.mirror.stats.snapshot().upstream_requests["timeout"],
+        1
+    );
     drop(silent);
 }
 
@@ -309,9 +402,15 @@ fn fifty_concurrent_misses_make_one_upstream_request() {
         let requests: Vec<_> = (0..50)
             .map(|_| scope.spawn(|| client.list("http").map(|l| l.raw)))
             .collect();
-        wait_for(|| stats(&s).waiting == 50, "50 requests waiting on the upstream");
+        wait_for(
+            || stats(&s).waiting == 50,
+            "50 requests waiting on the upstream",
+        );
         s.upstream.release();
-        requests.into_iter().map(|r| r.join().unwrap().unwrap()).collect()
+        requests
+            .into_iter()
+            .map(|r| r.join().unwrap().unwrap())
+            .collect()
     });
     assert!(bodies.iter().all(|b| *b == bodies[0]));
     assert_eq!(s.upstream.count("api/packages/http"), 1);
@@ -320,7 +419,9 @@ fn fifty_concurrent_misses_make_one_upstream_request() {
     let listing = client.list("http").unwrap();
     let v = listing.version("1.0.0").unwrap();
     std::thread::scope(|scope| {
-        let downloads: Vec<_> = (0..50).map(|_| scope.spawn(|| client.download(v))).collect();
+        let downloads: Vec<_> = (0..50)
+            .map(|_| scope.spawn(|| client.download(v)))
+            .collect();
         for d in downloads {
             d.join().unwrap().expect("verified archive");
         }
@@ -331,7 +432,10 @@ fn fifty_concurrent_misses_make_one_upstream_request() {
 fn wait_for(condition: impl Fn() -> bool, what: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while !condition() {
-        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         std::thread::yield_now();
     }
 }
@@ -390,9 +494,18 @@ fn mirrored_packages_are_read_like_packages_without_teams() {
     ] {
         let answer = anonymous.get_api(path).unwrap();
         assert_eq!(answer.status, 401, "{path}");
-        assert!(answer.header("www-authenticate").unwrap().contains("dart pub token add"));
+        assert!(
+            answer
+                .header("www-authenticate")
+                .unwrap()
+                .contains("dart pub token add")
+        );
     }
-    assert_eq!(s.upstream.count_prefix("api/"), 0, "nothing fetched for strangers");
+    assert_eq!(
+        s.upstream.count_prefix("api/"),
+        0,
+        "nothing fetched for strangers"
+    );
     let token = tagpub::auth::token::issue(
         &s.server.state.store,
         "dev@acme.dev",

@@ -69,9 +69,10 @@ pub fn run(config: Config, command: MirrorCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         MirrorCommand::Import { bundle } => {
+            let max_bytes = state.config.load().uploads.max_archive_bytes;
             let imported = state
                 .mirror
-                .import(&bundle, |name| refusal(&state, name))
+                .import(&bundle, max_bytes, |name| refusal(&state, name))
                 .with_context(|| format!("while importing {}", bundle.display()))?;
             for (name, why) in &imported.skipped {
                 println!("skipped {name}: {why}");

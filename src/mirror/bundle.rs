@@ -81,7 +81,10 @@ impl Mirror {
             })?;
             package.versions.retain(|v| versions.contains(&v.version));
             for version in versions {
-                let Some(v) = package.version(version) else {
+                let Some(v) = package
+                    .version(version)
+                    .filter(|v| self.cache.is_verified(&v.sha256))
+                else {
                     return Err(Error::NotCached {
                         name: name.clone(),
                         version: version.clone(),
@@ -114,11 +117,14 @@ impl Mirror {
     }
 
     /// Loads a bundle. `admit` says why a name must not be imported (`Some(reason)`:
-    /// ours, private, denied…). Every archive is verified and stored first; listings
-    /// are written only when all of the bundle checked out.
+    /// ours, private, denied…); no entry may be larger than `max_bytes`. Every archive is
+    /// verified and stored first; listings are written only when all of the bundle
+    /// checked out, and each listed archive must be in the bundle or verified earlier
+    /// by this mirror (never merely present in the store, which holds our own too).
     pub fn import(
         &self,
         path: &Path,
+        max_bytes: u64,
         admit: impl Fn(&str) -> Option<String>,
     ) -> Result<Imported, Error> {
         let io = |doing, source| Error::Io {
@@ -145,6 +151,11 @@ impl Mirror {
             }
             let entry_path = entry.path().map_err(|e| io("read", e))?.into_owned();
             let text = entry_path.to_string_lossy().into_owned();
+            if entry.size() > max_bytes {
+                return Err(corrupt(format!(
+                    "{text} is larger than uploads.max_archive_mib allows"
+                )));
+            }
             let mut bytes = Vec::new();
             entry.read_to_end(&mut bytes).map_err(|e| io("read", e))?;
             match classify(&text) {
@@ -177,7 +188,9 @@ impl Mirror {
         }
         for package in &listings {
             for v in &package.versions {
-                if !archives.contains(&v.sha256) && !self.store.blobs.contains(&v.sha256) {
+                let verified =
+                    self.cache.is_verified(&v.sha256) && self.store.blobs.contains(&v.sha256);
+                if !archives.contains(&v.sha256) && !verified {
                     return Err(corrupt(format!(
                         "{} {} is listed but its archive {} is missing",
                         package.name, v.version, v.sha256
@@ -194,8 +207,15 @@ impl Mirror {
                 imported.skipped.push((package.name, why));
                 continue;
             }
+            for v in &package.versions {
+                if archives.contains(&v.sha256) {
+                    self.cache
+                        .mark_verified(&v.sha256)
+                        .map_err(|e| io("record the verified archives of", e))?;
+                }
+            }
             if let Ok(Some(existing)) = self.cache.read_listing(&package.name) {
-                merge(&mut package, existing, |sha| self.store.blobs.contains(sha));
+                merge(&mut package, existing, |sha| self.cache.is_verified(sha));
             }
             self.cache
                 .write_listing(&package, true)

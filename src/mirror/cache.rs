@@ -134,6 +134,28 @@ impl Cache {
         let _ = memory.put_with_weight((kind, name.to_string()), entry);
     }
 
+    /// Whether the mirror itself checked archive `sha256` against an upstream listing (or
+    /// a bundle) and stored it. The blob store is shared with our own archives, so its
+    /// having a sha256 proves nothing: an upstream listing the sha256 of one of our
+    /// private archives (read off a leaked lockfile) must not get those bytes served
+    /// under its name.
+    pub fn is_verified(&self, sha256: &str) -> bool {
+        self.verified_path(sha256).is_file()
+    }
+
+    /// Records that archive `sha256` was fetched (or imported) and checked.
+    pub fn mark_verified(&self, sha256: &str) -> std::io::Result<()> {
+        let path = self.verified_path(sha256);
+        crate::store::create_private_dir(&self.dir)?;
+        std::fs::create_dir_all(path.parent().expect("marker paths have a directory"))?;
+        std::fs::write(path, b"")
+    }
+
+    fn verified_path(&self, sha256: &str) -> PathBuf {
+        let fan = sha256.get(..2).unwrap_or("xx");
+        self.dir.join("verified").join(fan).join(sha256)
+    }
+
     /// Drops `name` from memory, so the next request reads it from disk.
     pub fn forget(&self, kind: Kind, name: &str) {
         let mut memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());

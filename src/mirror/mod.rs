@@ -82,8 +82,8 @@ pub struct Mirror {
     documents: Flights<Result<Arc<Document>, Error>>,
     archives: Flights<Result<Bytes, Error>>,
     pub stats: Stats,
-    /// Until when the upstream is not asked, and what its last failure said.
-    backoff: Mutex<Option<(Instant, Error)>>,
+    /// Until when the upstream is not asked, and how it last failed.
+    backoff: Mutex<Option<(Instant, Failure)>>,
 }
 
 fn is_fresh(fetched: i64, ttl: Duration) -> bool {
@@ -182,7 +182,7 @@ impl Mirror {
             });
         };
         let sha256 = archive.sha256.to_string();
-        if self.store.blobs.contains(&sha256) {
+        if self.cache.is_verified(&sha256) && self.store.blobs.contains(&sha256) {
             self.stats.hit();
             return Ok((sha256, None));
         }
@@ -196,39 +196,38 @@ impl Mirror {
         Ok((sha256, Some(bytes)))
     }
 
-    /// Whether the upstream failed moments ago; then that failure.
-    fn backing_off(&self) -> Option<Error> {
+    /// Whether the upstream failed moments ago; then how.
+    fn backing_off(&self) -> Option<Failure> {
         let backoff = self.backoff.lock().unwrap_or_else(|p| p.into_inner());
         backoff
             .as_ref()
             .filter(|(until, _)| Instant::now() < *until)
-            .map(|(_, e)| e.clone())
+            .map(|(_, f)| f.clone())
     }
 
-    fn back_off(&self, error: &Error) {
-        let mut backoff = self.backoff.lock().unwrap_or_else(|p| p.into_inner());
-        *backoff = Some((Instant::now() + BACKOFF, error.clone()));
-    }
-
-    /// Turns an upstream failure into the error a client sees, and backs off when the
-    /// upstream itself is in trouble.
-    fn unavailable(&self, config: &Config, what: &str, failure: &Failure) -> Error {
-        let upstream = config
-            .upstream
-            .as_ref()
-            .map_or("(none)", |u| u.url.as_str());
-        let error = Error::Unavailable {
-            message: format!(
-                "the upstream {upstream} {failure} when asked for {what}, and tagpub has no copy of it; try again later"
-            ),
-            timed_out: failure.outcome() == stats::Outcome::Timeout,
-        };
+    /// Logs an upstream failure once, where it happened, and backs off when the
+    /// upstream itself is in trouble (not when it merely refused us).
+    fn note_failure(&self, what: &str, failure: &Failure) {
         if failure.outcome() != stats::Outcome::Refused {
-            self.back_off(&error);
+            let mut backoff = self.backoff.lock().unwrap_or_else(|p| p.into_inner());
+            *backoff = Some((Instant::now() + BACKOFF, failure.clone()));
         }
         if let Failure::Failed { detail, .. } = failure {
             tracing::warn!(what = %what, error = %detail, "the upstream failed for {what}: {detail}");
         }
-        error
+    }
+
+    /// The error a client sees when the upstream failed for `what`.
+    fn unavailable(config: &Config, what: &str, failure: &Failure) -> Error {
+        let upstream = config
+            .upstream
+            .as_ref()
+            .map_or("(none)", |u| u.url.as_str());
+        Error::Unavailable {
+            message: format!(
+                "the upstream {upstream} {failure} when asked for {what}, and tagpub has no copy of it; try again later"
+            ),
+            timed_out: failure.outcome() == stats::Outcome::Timeout,
+        }
     }
 }

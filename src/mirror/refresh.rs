@@ -126,7 +126,12 @@ impl Mirror {
             };
         }
         self.stats.miss();
-        if let Some(e) = self.backing_off() {
+        let what = match kind {
+            Kind::Listing => format!("package {name}"),
+            Kind::Advisories => format!("the advisories of {name}"),
+        };
+        if let Some(failure) = self.backing_off() {
+            let e = Mirror::unavailable(&config, &what, &failure);
             return self.stale_or(&config, &name, known, e);
         }
         let relative = match kind {
@@ -142,11 +147,8 @@ impl Mirror {
                 Err(not_found(&config, &name))
             }
             Err(failure) => {
-                let what = match kind {
-                    Kind::Listing => format!("package {name}"),
-                    Kind::Advisories => format!("the advisories of {name}"),
-                };
-                let e = self.unavailable(&config, &what, &failure);
+                self.note_failure(&what, &failure);
+                let e = Mirror::unavailable(&config, &what, &failure);
                 self.stale_or(&config, &name, known, e)
             }
         }
@@ -197,7 +199,7 @@ impl Mirror {
                 let (mut package, mut notes) = listing::parse_upstream(&owned, &body, fetched)?;
                 if let Ok(Some(old)) = cache.read_listing(&owned) {
                     notes.extend(listing::keep_served(&mut package, &old, |sha| {
-                        store.blobs.contains(sha)
+                        cache.is_verified(sha) && store.blobs.contains(sha)
                     }));
                 }
                 if let Err(e) = cache.write_listing(&package, false) {
@@ -262,7 +264,7 @@ impl Mirror {
         sha256: String,
         url: String,
     ) -> Result<Bytes, Error> {
-        if self.store.blobs.contains(&sha256) {
+        if self.cache.is_verified(&sha256) && self.store.blobs.contains(&sha256) {
             // Another flight stored it a moment ago.
             let store = self.store.clone();
             let sha = sha256.clone();
@@ -272,8 +274,9 @@ impl Mirror {
             }
         }
         self.stats.miss();
-        if let Some(e) = self.backing_off() {
-            return Err(e);
+        let what = format!("the archive of {name} {version}");
+        if let Some(failure) = self.backing_off() {
+            return Err(Mirror::unavailable(&config, &what, &failure));
         }
         let Some(upstream) = config.upstream.as_ref() else {
             return Err(Error::Local {
@@ -297,30 +300,36 @@ impl Mirror {
                 });
             }
             Err(failure) => {
-                let what = format!("the archive of {name} {version}");
-                return Err(self.unavailable(&config, &what, &failure));
+                self.note_failure(&what, &failure);
+                return Err(Mirror::unavailable(&config, &what, &failure));
             }
         };
-        let store = self.store.clone();
+        let (store, cache) = (self.store.clone(), self.cache.clone());
         let (expected, body) = (sha256.clone(), bytes.clone());
-        let stored = tokio::task::spawn_blocking(move || {
+        let checked = tokio::task::spawn_blocking(move || {
             let actual = hex::encode(Sha256::digest(&body));
             if actual != expected {
-                return Ok(Err(actual));
+                return Checked::Mismatch(actual);
             }
-            store.blobs.put(&body).map(|_| Ok(()))
+            if let Err(e) = store.blobs.put(&body) {
+                return Checked::Failed(chain(&e));
+            }
+            match cache.mark_verified(&expected) {
+                Ok(()) => Checked::Stored,
+                Err(e) => Checked::Failed(format!("cannot record it as verified: {}", chain(&e))),
+            }
         })
         .await
         .map_err(|_| Error::Local {
             doing: "store an archive",
         })?;
-        match stored {
-            Ok(Ok(())) => {
+        match checked {
+            Checked::Stored => {
                 self.stats.request(Outcome::Ok);
                 info!(package = %name, version = %version, sha256 = %sha256, bytes = bytes.len(), "mirrored the archive of {name} {version}");
                 Ok(bytes)
             }
-            Ok(Err(actual)) => {
+            Checked::Mismatch(actual) => {
                 self.stats.request(Outcome::Mismatch);
                 let message = format!(
                     "the archive of {name} {version} from the upstream hashes to {actual}, not {sha256} as listed; not served, not stored"
@@ -334,14 +343,22 @@ impl Mirror {
                     actual,
                 })
             }
-            Err(e) => {
-                error!(package = %name, version = %version, error = %chain(&e), "cannot store the mirrored archive of {name} {version}: {}", chain(&e));
+            Checked::Failed(e) => {
+                error!(package = %name, version = %version, error = %e, "cannot store the mirrored archive of {name} {version}: {e}");
                 Err(Error::Local {
                     doing: "store an archive",
                 })
             }
         }
     }
+}
+
+/// What became of fetched archive bytes.
+enum Checked {
+    Stored,
+    /// They hash to this instead.
+    Mismatch(String),
+    Failed(String),
 }
 
 fn not_found(config: &Config, name: &str) -> Error {

@@ -1,8 +1,8 @@
 //! `tagpub mirror warm|export|import` through the binary: a lockfile's public packages
 //! carried from a registry that reaches the upstream into one that never does.
 
-use super::support::server::start;
 use super::support::ClientError;
+use super::support::server::start;
 use super::upstream::Upstream;
 use std::path::Path;
 use std::process::Command;
@@ -74,7 +74,10 @@ fn warm_fetches_a_lockfiles_packages_and_refuses_a_hash_the_lockfile_does_not_pi
     );
     let (code, stdout, stderr) = tagpub(&config, &["mirror", "warm", lock.to_str().unwrap()], &[]);
     assert_eq!(code, 1, "{stdout}\n{stderr}");
-    assert!(stdout.contains(&format!("cached http 1.1.0 ({http})")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("cached http 1.1.0 ({http})")),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("FAILED meta 1.0.0: the lockfile pins sha256"),
         "{stdout}"
@@ -83,11 +86,21 @@ fn warm_fetches_a_lockfiles_packages_and_refuses_a_hash_the_lockfile_does_not_pi
         stdout.contains("skipped acme_core 1.0.0: matches upstream.private"),
         "{stdout}"
     );
-    assert_eq!(upstream.count("storage/meta-1.0.0.tar.gz"), 0, "not fetched");
+    assert_eq!(
+        upstream.count("storage/meta-1.0.0.tar.gz"),
+        0,
+        "not fetched"
+    );
     assert_eq!(upstream.count_prefix("api/packages/acme_core"), 0);
-    let stored = dir.path().join(format!("data/archives/{}/{http}.tar.gz", &http[..2]));
+    let stored = dir
+        .path()
+        .join(format!("data/archives/{}/{http}.tar.gz", &http[..2]));
     assert!(stored.is_file());
-    assert_eq!(upstream.count("storage/http-1.0.0.tar.gz"), 0, "only the locked one");
+    assert_eq!(
+        upstream.count("storage/http-1.0.0.tar.gz"),
+        0,
+        "only the locked one"
+    );
 }
 
 #[test]
@@ -160,7 +173,11 @@ fn export_and_import_carry_a_lockfile_into_a_registry_without_a_route_upstream()
     assert_ne!(code, 0);
     assert!(stderr.contains("damaged or was altered"), "{stderr}");
     assert_eq!(
-        offline.client().get_api("api/packages/http").unwrap().status,
+        offline
+            .client()
+            .get_api("api/packages/http")
+            .unwrap()
+            .status,
         502
     );
 
@@ -170,16 +187,25 @@ fn export_and_import_carry_a_lockfile_into_a_registry_without_a_route_upstream()
         &[],
     );
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert!(stdout.contains("imported 2 package(s) and 2 archive(s)"), "{stdout}");
+    assert!(
+        stdout.contains("imported 2 package(s) and 2 archive(s)"),
+        "{stdout}"
+    );
     let client = offline.client();
     let listing = client.list("http").expect("served from the import");
-    assert_eq!(listing.versions(), ["1.1.0"], "only what the bundle can serve");
+    assert_eq!(
+        listing.versions(),
+        ["1.1.0"],
+        "only what the bundle can serve"
+    );
     let v = listing.version("1.1.0").unwrap();
     assert_eq!(v.archive_sha256.as_deref(), Some(http.as_str()));
     assert!(v.archive_url.starts_with(&offline.base_url));
     client.download(v).expect("the imported archive");
     let meta_listing = client.list("meta").unwrap();
-    client.download(meta_listing.version("1.0.0").unwrap()).unwrap();
+    client
+        .download(meta_listing.version("1.0.0").unwrap())
+        .unwrap();
     assert!(matches!(
         client.list("path"),
         Err(ClientError::Status { status: 502, .. })
@@ -205,4 +231,58 @@ fn flip_a_byte_of_an_archive(from: &Path, to: &Path) {
     }
     output.finish().unwrap();
     assert!(flipped);
+}
+
+#[test]
+fn a_bundle_cannot_claim_one_of_our_private_archives() {
+    let repo = super::support::GitRepo::init();
+    repo.release("acme_core", "1.0.0", "v1.0.0");
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(
+        dir.path(),
+        "",
+        &format!(
+            "upstream:\n  url: {}\nrepositories:\n  - url: {}\n    poll_interval: 1h\n",
+            dead_url(),
+            repo.path().display()
+        ),
+    );
+    server.sync();
+    let ours = server.client().list("acme_core").unwrap();
+    let private_sha = ours
+        .version("1.0.0")
+        .unwrap()
+        .archive_sha256
+        .clone()
+        .unwrap();
+    // A listing of `evil` whose only version is that archive, which the bundle lacks.
+    let listing = serde_json::json!({
+        "name": "evil", "fetched": 1_700_000_000,
+        "versions": [{"version": "1.0.0", "sha256": private_sha, "url": "https://x/e.tar.gz",
+                      "pubspec": {"name": "evil", "version": "1.0.0"}}]
+    });
+    let bundle = dir.path().join("evil.tar");
+    let mut tar = tar::Builder::new(std::fs::File::create(&bundle).unwrap());
+    let bytes = serde_json::to_vec(&listing).unwrap();
+    let mut header = tar::Header::new_gnu();
+    header.set_size(bytes.len() as u64);
+    header.set_mode(0o644);
+    tar.append_data(&mut header, "tagpub-mirror/listings/evil.json", &bytes[..])
+        .unwrap();
+    tar.finish().unwrap();
+    drop(tar);
+    let (code, _, stderr) = tagpub(
+        &server.config_path,
+        &["mirror", "import", bundle.to_str().unwrap()],
+        &[],
+    );
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("its archive") && stderr.contains("is missing"),
+        "{stderr}"
+    );
+    assert_eq!(
+        server.client().get_api("api/packages/evil").unwrap().status,
+        502
+    );
 }

@@ -10,8 +10,12 @@ fn allows(constraint: &str, version: &PubVersion) -> bool {
     if constraint == "any" {
         return true;
     }
-    let min = PubVersion::parse(constraint.strip_prefix('^').expect("caret constraints only"))
-        .expect("a valid version");
+    let min = PubVersion::parse(
+        constraint
+            .strip_prefix('^')
+            .expect("caret constraints only"),
+    )
+    .expect("a valid version");
     let max = if min.major > 0 {
         PubVersion::parse(&format!("{}.0.0", min.major + 1))
     } else {
@@ -24,7 +28,10 @@ fn allows(constraint: &str, version: &PubVersion) -> bool {
 /// Resolves `dependencies` (name, constraint) against one hosted-url, as the solver does
 /// for an app without conflicts: the highest allowed non-retracted version of each, then
 /// the dependencies of what was picked. Returns name → (version, archive sha256).
-fn resolve(client: &PubClient, dependencies: &[(&str, &str)]) -> BTreeMap<String, (String, String)> {
+fn resolve(
+    client: &PubClient,
+    dependencies: &[(&str, &str)],
+) -> BTreeMap<String, (String, String)> {
     let mut picked: BTreeMap<String, (String, String)> = BTreeMap::new();
     let mut todo: Vec<(String, String)> = dependencies
         .iter()
@@ -39,7 +46,9 @@ fn resolve(client: &PubClient, dependencies: &[(&str, &str)]) -> BTreeMap<String
         let best = listing
             .versions
             .iter()
-            .filter(|v| !v.retracted && allows(&constraint, &PubVersion::parse(&v.version).unwrap()))
+            .filter(|v| {
+                !v.retracted && allows(&constraint, &PubVersion::parse(&v.version).unwrap())
+            })
             .max_by_key(|v| PubVersion::parse(&v.version).unwrap())
             .unwrap_or_else(|| panic!("no version of {name} matches {constraint}"));
         assert!(
@@ -50,10 +59,16 @@ fn resolve(client: &PubClient, dependencies: &[(&str, &str)]) -> BTreeMap<String
         let download = client.download_response(best).expect("verified download");
         let extracted = super::support::extract(&download.bytes).expect("extracts");
         let pubspec = extracted.pubspec();
-        assert_eq!(pubspec, best.pubspec, "the archive's pubspec is the listed one");
+        assert_eq!(
+            pubspec, best.pubspec,
+            "the archive's pubspec is the listed one"
+        );
         if let Some(deps) = pubspec.get("dependencies").and_then(|d| d.as_object()) {
             for (dep, c) in deps {
-                todo.push((dep.clone(), c.as_str().expect("a version constraint").to_string()));
+                todo.push((
+                    dep.clone(),
+                    c.as_str().expect("a version constraint").to_string(),
+                ));
             }
         }
         picked.insert(name, (best.version.clone(), download.sha256));
@@ -80,7 +95,11 @@ fn one_hosted_url_resolves_an_app_with_a_public_and_a_private_dependency() {
         .collect();
     assert_eq!(
         versions,
-        [("acme_core", "1.1.0"), ("http", "1.1.0"), ("meta", "1.16.0")]
+        [
+            ("acme_core", "1.1.0"),
+            ("http", "1.1.0"),
+            ("meta", "1.16.0")
+        ]
     );
     assert_eq!(
         resolved["http"].1,

@@ -24,6 +24,8 @@ struct Version {
     retracted: bool,
     /// List without `archive_sha256`.
     unhashed: bool,
+    /// List this `archive_sha256` instead of the archive's.
+    listed_sha: Option<String>,
 }
 
 #[derive(Default, Clone)]
@@ -42,6 +44,7 @@ struct Shared {
     hits: Mutex<BTreeMap<String, usize>>,
     authorizations: Mutex<Vec<(String, String)>>,
     hold: Mutex<Option<Arc<Semaphore>>>,
+    refuse: Mutex<bool>,
 }
 
 pub struct Upstream {
@@ -158,14 +161,19 @@ impl Upstream {
         let bytes = archive(name, version, &deps, "upstream");
         let sha = sha256(&bytes);
         let mut packages = lock(&self.shared.packages);
-        packages.entry(name.into()).or_default().versions.push(Version {
-            version: version.into(),
-            deps,
-            archive: bytes,
-            served: None,
-            retracted: false,
-            unhashed: false,
-        });
+        packages
+            .entry(name.into())
+            .or_default()
+            .versions
+            .push(Version {
+                version: version.into(),
+                deps,
+                archive: bytes,
+                served: None,
+                retracted: false,
+                unhashed: false,
+                listed_sha: None,
+            });
         sha
     }
 
@@ -190,6 +198,16 @@ impl Upstream {
 
     pub fn unhash(&self, name: &str, version: &str) {
         self.change(name, version, |v| v.unhashed = true);
+    }
+
+    /// Lists `sha256` for the archive, which it does not hash to.
+    pub fn list_sha(&self, name: &str, version: &str, sha256: &str) {
+        self.change(name, version, |v| v.listed_sha = Some(sha256.to_string()));
+    }
+
+    /// From now on every request is answered 401, as by an upstream that wants a token.
+    pub fn refuse_all(&self) {
+        *lock(&self.shared.refuse) = true;
     }
 
     pub fn discontinue(&self, name: &str, replaced_by: Option<&str>) {
@@ -293,6 +311,13 @@ async fn listing(
     headers: HeaderMap,
 ) -> Response {
     seen(&shared, format!("api/packages/{name}"), &headers);
+    if *lock(&shared.refuse) {
+        let challenge = [(
+            header::WWW_AUTHENTICATE,
+            "Bearer realm=\"pub\", message=\"no\"",
+        )];
+        return (StatusCode::UNAUTHORIZED, challenge).into_response();
+    }
     let gate = lock(&shared.hold).clone();
     if let Some(gate) = gate {
         let _ = gate.acquire().await;
@@ -314,7 +339,8 @@ async fn listing(
                 "published": "2024-01-01T00:00:00.000Z",
             });
             if !v.unhashed {
-                e["archive_sha256"] = json!(sha256(&v.archive));
+                let listed = v.listed_sha.clone().unwrap_or_else(|| sha256(&v.archive));
+                e["archive_sha256"] = json!(listed);
             }
             if v.retracted {
                 e["retracted"] = json!(true);
@@ -341,7 +367,10 @@ async fn advisories(
     headers: HeaderMap,
 ) -> Response {
     seen(&shared, format!("api/packages/{name}/advisories"), &headers);
-    match lock(&shared.packages).get(&name).and_then(|p| p.advisories.clone()) {
+    match lock(&shared.packages)
+        .get(&name)
+        .and_then(|p| p.advisories.clone())
+    {
         Some(a) => json_answer(
             StatusCode::OK,
             json!({"advisories": a, "advisoriesUpdated": "2024-05-03T14:38:46.123Z"}),
@@ -381,11 +410,9 @@ async fn bytes(
             Some(v.served.unwrap_or(v.archive))
         });
     match found {
-        Some(bytes) => (
-            [(header::CONTENT_TYPE, "application/octet-stream")],
-            bytes,
-        )
-            .into_response(),
+        Some(bytes) => {
+            ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
+        }
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }

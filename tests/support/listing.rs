@@ -115,7 +115,8 @@ pub fn parse(name: &str, raw: Value, headers: HeaderMap) -> Result<Listing, Clie
 /// optionally followed by `T` or a space and a time of digits, `:`, `.`, `,`, a zone.
 fn is_dart_date(text: &str) -> bool {
     let b = text.as_bytes();
-    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
     digits(0..4)
         && b.get(4) == Some(&b'-')
         && digits(5..7)
@@ -124,7 +125,9 @@ fn is_dart_date(text: &str) -> bool {
         && (b.len() == 10
             || (matches!(b[10], b'T' | b' ')
                 && b.len() > 11
-                && b[11..].iter().all(|c| c.is_ascii_digit() || b":.,+-zZ ".contains(c))))
+                && b[11..]
+                    .iter()
+                    .all(|c| c.is_ascii_digit() || b":.,+-zZ ".contains(c))))
 }
 
 fn parse_entry(name: &str, entry: &Value) -> Result<ListedVersion, String> {
