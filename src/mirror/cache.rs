@@ -239,3 +239,83 @@ struct StoredAdvisories {
     /// The upstream's JSON, as text.
     body: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn package(name: &str) -> Mirrored {
+        Mirrored {
+            name: name.into(),
+            fetched: 1,
+            discontinued: false,
+            replaced_by: None,
+            advisories_updated: None,
+            versions: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn listings_round_trip_on_disk_and_a_file_of_another_name_is_absent() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(&dir.path().join("mirror"));
+        assert_eq!(cache.read_listing("http").unwrap(), None);
+        cache.write_listing(&package("http"), true).unwrap();
+        assert_eq!(cache.read_listing("http").unwrap(), Some(package("http")));
+        // What a case-insensitive file system would hand back for `Http`.
+        std::fs::copy(
+            dir.path().join("mirror/listings/http.json"),
+            dir.path().join("mirror/listings/Http.json"),
+        )
+        .unwrap();
+        assert_eq!(cache.read_listing("Http").unwrap(), None);
+        std::fs::write(dir.path().join("mirror/listings/meta.json"), b"{").unwrap();
+        assert_eq!(
+            cache.read_listing("meta").unwrap(),
+            None,
+            "unreadable is absent"
+        );
+    }
+
+    #[test]
+    fn verified_markers_are_per_sha256() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let sha = "ab".repeat(32);
+        assert!(!cache.is_verified(&sha));
+        cache.mark_verified(&sha).unwrap();
+        assert!(cache.is_verified(&sha));
+        assert!(!cache.is_verified(&"cd".repeat(32)));
+    }
+
+    #[test]
+    fn memory_stays_within_its_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let doc = |n: usize| {
+            Entry::Found(Arc::new(Document {
+                fetched: 0,
+                base: "http://x/".into(),
+                gzip: Bytes::from(vec![0u8; n]),
+                archives: Box::new([]),
+            }))
+        };
+        for i in 0..100 {
+            cache.put(Kind::Listing, &format!("p{i}"), doc(256 << 10));
+        }
+        let memory = cache.memory.lock().unwrap();
+        assert!(memory.weight() <= MEMORY_BUDGET, "{}", memory.weight());
+        assert!(memory.len() < 100 && !memory.is_empty());
+        drop(memory);
+        assert!(
+            cache.get(Kind::Listing, "p99").is_some(),
+            "the latest stays"
+        );
+        assert!(cache.get(Kind::Listing, "p0").is_none(), "the oldest went");
+        cache.put(Kind::Listing, "huge", doc(MEMORY_BUDGET));
+        assert!(
+            cache.get(Kind::Listing, "huge").is_none(),
+            "larger than the budget"
+        );
+    }
+}
