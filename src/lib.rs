@@ -14,5 +14,6 @@ pub mod package;
 pub mod publish;
 pub mod release;
 pub mod report;
+pub mod server;
 pub mod store;
 pub mod webhook;

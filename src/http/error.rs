@@ -14,15 +14,23 @@ pub enum ApiError {
     Forbidden(String),
     /// 413: the request body is larger than the endpoint accepts.
     TooLarge(String),
-    /// Something broke on our side; the detail goes to the log, not to the client.
-    Internal(String),
+    /// Something broke on our side while trying to do `doing`. The client learns only
+    /// that; `cause`, the whole chain of errors, goes to the log once, when the answer
+    /// is sent (`None` when it was logged where it was found).
+    Internal {
+        doing: String,
+        cause: Option<String>,
+    },
 }
 
 impl ApiError {
-    pub fn internal(context: &str, error: &dyn std::error::Error) -> ApiError {
-        let error = crate::report::chain(error);
-        tracing::error!(error = %error, "{context}: {error}");
-        ApiError::Internal(context.to_string())
+    /// A failure of ours to `doing` because of `error`, which is logged with its causes
+    /// when the answer goes out.
+    pub fn internal(doing: &str, error: &dyn std::error::Error) -> ApiError {
+        ApiError::Internal {
+            doing: doing.to_string(),
+            cause: Some(crate::report::chain(error)),
+        }
     }
 }
 
@@ -50,11 +58,16 @@ impl IntoResponse for ApiError {
             ApiError::Unauthenticated(m) => (StatusCode::UNAUTHORIZED, "MissingAuthentication", m),
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "InsufficientPermissions", m),
             ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge", m),
-            ApiError::Internal(m) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "InternalError",
-                format!("the registry failed to {m}; the error is in its log"),
-            ),
+            ApiError::Internal { doing, cause } => {
+                if let Some(cause) = cause {
+                    tracing::error!(error = %cause, "failed to {doing}: {cause}");
+                }
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalError",
+                    format!("the registry failed to {doing}; the error is in its log"),
+                )
+            }
         };
         let body = json!({"error": {"code": code, "message": message}}).to_string();
         let mut response = (status, body).into_response();

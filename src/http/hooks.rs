@@ -38,7 +38,10 @@ pub fn secret_of(repo: &Repository) -> Result<Vec<u8>, ApiError> {
         Ok(s) if !s.is_empty() => Ok(s.into_bytes()),
         _ => {
             error!(repo = %repo.url.display(), var = %var, "webhook secret variable {var} of {} is not set; push notifications are refused", repo.url.display());
-            Err(ApiError::Internal("check the notification's secret".into()))
+            Err(ApiError::Internal {
+                doing: "check the notification's secret".into(),
+                cause: None,
+            })
         }
     }
 }
