@@ -83,6 +83,7 @@ async fn reload_loop(
         match tokio::task::spawn_blocking(move || s.reload_config()).await {
             Ok(Ok(())) => poll::start_missing_loops(&state, &stop),
             Ok(Err(e)) => {
+                let e = crate::report::chain(&e);
                 error!(error = %e, "the changed config is not valid; still running the previous one:\n{e}")
             }
             Err(e) => error!(error = %e, "config reload panicked"),

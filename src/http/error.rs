@@ -91,6 +91,38 @@ impl IntoResponse for ApiError {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn an_internal_error_keeps_its_causes_for_the_log_not_the_client() {
+        let e = crate::store::Error::Query {
+            doing: "reading tokens",
+            source: rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR),
+                Some("disk I/O error".into()),
+            ),
+        };
+        let error = ApiError::internal("check a token", &e);
+        let ApiError::Internal { doing, cause } = &error else {
+            panic!("{error:?}");
+        };
+        assert_eq!(doing, "check a token");
+        let cause = cause.as_deref().unwrap_or_default();
+        assert!(
+            cause.starts_with("catalog query failed while reading tokens: disk I/O error"),
+            "{cause}"
+        );
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body = String::from_utf8_lossy(&body);
+        assert!(body.contains("failed to check a token"), "{body}");
+        assert!(
+            !body.contains("disk"),
+            "the cause reached the client: {body}"
+        );
+    }
+
     #[test]
     fn challenge_messages_are_clean() {
         let m = challenge_message("run \"dart pub token add\"\n\tnow – é\\x");

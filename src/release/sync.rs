@@ -82,14 +82,35 @@ pub fn open_repository(config: &Repository, mirrors: &Path) -> Opened {
             let dir = mirror_dir(mirrors, &config.key);
             let fetched =
                 credentials(config).and_then(|c| git::fetch_mirror(url, &location, &dir, c));
-            let repo = if dir.join("HEAD").is_file() {
-                Repo::open(&dir, &location).ok()
-            } else {
-                None
-            };
-            let (remote_tags, error) = match fetched {
+            let (remote_tags, fetch_error) = match fetched {
                 Ok(tags) => (Some(tags), None),
                 Err(e) => (None, Some(e)),
+            };
+            // After a fetch the mirror must open; after a failed one, a mirror fetched
+            // before still serves, if there is one.
+            if fetch_error.is_some() && !dir.join("HEAD").is_file() {
+                return Opened {
+                    repo: None,
+                    error: fetch_error,
+                    remote_tags,
+                };
+            }
+            let (repo, error) = match (Repo::open(&dir, &location), fetch_error) {
+                (Ok(repo), error) => (Some(repo), error),
+                (Err(open), None) => (None, Some(open)),
+                // The fetch failed opening this same mirror: its error says it all.
+                (
+                    Err(_),
+                    Some(fetch @ (git::Error::Open { .. } | git::Error::CreateMirror { .. })),
+                ) => (None, Some(fetch)),
+                (Err(open), Some(fetch)) => (
+                    None,
+                    Some(git::Error::MirrorUnusable {
+                        fetch: Box::new(fetch),
+                        path: dir,
+                        open: Box::new(open),
+                    }),
+                ),
             };
             Opened {
                 repo,
