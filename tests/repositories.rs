@@ -173,3 +173,42 @@ fn a_broken_mirror_is_reported_beside_the_fetch_failure() {
         "the broken mirror is not mentioned: {error}"
     );
 }
+
+/// Regression: when the tags of a mirror could not be listed after a failed fetch, the
+/// listing error replaced the fetch error in the report instead of joining it.
+#[test]
+fn a_mirror_with_damaged_refs_reports_the_fetch_and_the_listing_failure() {
+    let work = GitRepo::init();
+    work.release("refs_damaged", "1.0.0", "v1.0.0");
+    let bare = work.bare_clone();
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(
+        dir.path(),
+        "",
+        &format!(
+            "repositories:\n  - url: file://{}\n    poll_interval: 1h\n",
+            bare.path().display()
+        ),
+    );
+    assert_eq!(server.sync().remove(0).fetch_error, None);
+    let mirrors = dir.path().join("data/mirrors");
+    let mirror = std::fs::read_dir(&mirrors)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(mirror.join("packed-refs"), "damaged\n").unwrap();
+
+    let error = server
+        .sync()
+        .remove(0)
+        .fetch_error
+        .expect("the failure is reported");
+    assert!(error.contains("cannot fetch tags"), "{error}");
+    assert!(error.contains("cannot list the tags"), "{error}");
+    assert_eq!(
+        server.client().list("refs_damaged").unwrap().versions(),
+        ["1.0.0"]
+    );
+}

@@ -134,20 +134,7 @@ fn credentials(config: &Repository) -> Result<Option<(String, String)>, git::Err
     }
 }
 
-/// Full chain of an error on one line, for reports and logs.
-pub(super) fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    text
-}
+pub(super) use crate::report::chain;
 
 /// One pass: fetch, evaluate new tags, store new versions, rebuild missing archives.
 /// Problems with single tags are reported, not fatal; only a broken store is an error.
@@ -177,7 +164,13 @@ pub fn sync_repository(
         Some(Ok(t)) => t,
         unread => {
             if let Some(Err(e)) = unread {
-                report.fetch_error = Some(chain(&e));
+                let text = chain(&e);
+                warn!(repo = %report.repo, error = %text, "cannot list the tags of {}; serving what was stored before", report.repo);
+                // Beside a failed fetch, not instead of it.
+                report.fetch_error = Some(match report.fetch_error.take() {
+                    Some(fetch) => format!("{fetch}; {text}"),
+                    None => text,
+                });
             }
             // Read or not, it was tried: later repositories stop waiting for it.
             store.catalog.record_names(&config.key, None)?;
