@@ -10,6 +10,8 @@ pub mod config;
 pub mod git;
 pub mod http;
 pub mod index;
+#[cfg(test)]
+mod layers;
 pub mod package;
 pub mod publish;
 pub mod release;
