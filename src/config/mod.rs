@@ -4,11 +4,13 @@
 //! problem names the key (`repositories[1].packages[0].tag_pattern`) and says how to fix
 //! it, and all problems are reported together rather than one per run.
 
+pub mod key;
 mod pattern;
 mod raw;
 mod upstream;
 mod url;
 
+pub use key::RepoKey;
 pub use pattern::TagPattern;
 pub use upstream::{Admission, NamePatterns, Upstream};
 pub use url::{BaseUrl, RepoUrl, redact};
@@ -113,6 +115,8 @@ pub struct Repository {
     /// The URL as written, which also identifies the repository in the store.
     pub key: String,
     pub url: RepoUrl,
+    /// How push notifications recognise the repository, however they spell its URL.
+    pub identity: Option<RepoKey>,
     pub credentials: Option<Credentials>,
     pub webhook_secret_env: Option<String>,
     pub poll_interval: Duration,
@@ -527,6 +531,7 @@ fn validate_repository(
     }
     Some(Repository {
         key: raw.url.trim().to_string(),
+        identity: RepoKey::of(&url),
         url,
         credentials: raw.credentials.map(|c| Credentials {
             username: c.username,

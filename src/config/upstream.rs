@@ -2,7 +2,7 @@
 //! itself (pub.dev, or another v2 repository), and which names may come from there.
 //!
 //! Absent, tagpub serves its own packages only. The raw shape and its validation live
-//! here; the mirror itself is `crate::mirror`.
+//! here; the mirror itself is `src/mirror/`.
 
 use super::BaseUrl;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};

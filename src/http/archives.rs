@@ -31,7 +31,10 @@ pub async fn download(
     };
     let Some(bytes) = stored(&state, &v.sha256).await? else {
         tracing::error!(package = %name, version = %version, sha256 = %v.sha256, "the archive of {name} {version} is missing from the store; run `tagpub sync` to rebuild it");
-        return Err(ApiError::Internal("read an archive".into()));
+        return Err(ApiError::Internal {
+            doing: "read an archive".into(),
+            cause: None,
+        });
     };
     Ok(answer(bytes, &v.sha256))
 }
@@ -46,10 +49,7 @@ pub(super) async fn stored(
     }
     let sha = sha256.to_string();
     let store = state.store.clone();
-    let read = tokio::task::spawn_blocking(move || store.blobs.get(&sha))
-        .await
-        .map_err(|e| ApiError::internal("read an archive", &e))?
-        .map_err(|e| ApiError::internal("read an archive", &e))?;
+    let read = super::blocking("read an archive", move || store.blobs.get(&sha)).await?;
     Ok(read.map(|read| {
         let read = bytes::Bytes::from(read);
         state.hot.put(sha256, read.clone());

@@ -57,10 +57,8 @@ impl FromRequestParts<Arc<AppState>> for Auth {
                     let store = state.store.clone();
                     let hash = presented.clone();
                     let record =
-                        tokio::task::spawn_blocking(move || store.tokens.token_by_hash(&hash))
-                            .await
-                            .map_err(|e| ApiError::internal("check a token", &e))?
-                            .map_err(|e| ApiError::internal("check a token", &e))?;
+                        super::blocking("check a token", move || store.tokens.token_by_hash(&hash))
+                            .await?;
                     state.tokens.put(&presented, record.clone());
                     record
                 }

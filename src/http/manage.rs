@@ -43,13 +43,12 @@ async fn change(
 ) -> Result<Response, ApiError> {
     let s = state.clone();
     let package = package.to_string();
-    let message = tokio::task::spawn_blocking(move || {
+    let message = super::on_blocking_thread("change a package", move || {
         let message = f(&s)?;
         s.refresh_packages(&[package])?;
         Ok::<_, publish::Error>(message)
     })
-    .await
-    .map_err(|e| ApiError::internal("change a package", &e))?
+    .await?
     .map_err(super::publish::publish_error)?;
     Ok(ok(message))
 }
@@ -128,10 +127,10 @@ pub async fn list_uploaders(
     // Whoever may read the package may see who uploads it.
     let package = super::packages::readable(&state, &name, &caller)?;
     let s = state.clone();
-    let uploaded = tokio::task::spawn_blocking(move || s.store.publishing.package(&package.name))
-        .await
-        .map_err(|e| ApiError::internal("list uploaders", &e))?
-        .map_err(|e| ApiError::internal("list uploaders", &e))?;
+    let uploaded = super::blocking("list uploaders", move || {
+        s.store.publishing.package(&package.name)
+    })
+    .await?;
     let Some(uploaded) = uploaded else {
         return Err(ApiError::BadRequest(format!(
             "{name} is served from git and has no uploaders"
@@ -207,14 +206,12 @@ pub async fn audit(
     }
     let s = state.clone();
     let limit = query.limit.unwrap_or(100).min(10_000);
-    let entries = tokio::task::spawn_blocking(move || {
+    let entries = super::blocking("read the audit trail", move || {
         s.store
             .publishing
             .audit_log(query.package.as_deref(), limit)
     })
-    .await
-    .map_err(|e| ApiError::internal("read the audit trail", &e))?
-    .map_err(|e| ApiError::internal("read the audit trail", &e))?;
+    .await?;
     let entries: Vec<_> = entries
         .iter()
         .map(|e| json!({"at": rfc3339(e.at), "actor": e.actor, "action": e.action, "package": e.package, "version": e.version, "detail": e.detail}))

@@ -64,7 +64,10 @@ fn api_error(e: mirror::Error) -> ApiError {
         mirror::Error::Unavailable { message, .. } => ApiError::BadGateway(message),
         mirror::Error::Mismatch { .. } => ApiError::BadGateway(e.to_string()),
         // Logged where it happened.
-        mirror::Error::Local { doing } => ApiError::Internal(doing.to_string()),
+        mirror::Error::Local { doing } => ApiError::Internal {
+            doing: doing.to_string(),
+            cause: None,
+        },
     }
 }
 
@@ -135,7 +138,10 @@ pub async fn archive(
             .await?
             .ok_or_else(|| {
                 tracing::error!(package = %name, version = %version, sha256 = %sha256, "the mirrored archive of {name} {version} vanished from the store");
-                ApiError::Internal("read an archive".into())
+                ApiError::Internal {
+                    doing: "read an archive".into(),
+                    cause: None,
+                }
             })?,
     };
     Ok(super::archives::answer(bytes, &sha256))

@@ -34,9 +34,10 @@ pub(super) fn publish_error(e: publish::Error) -> ApiError {
             message,
         } => ApiError::NotFound(message),
         // The cause is logged where it happened.
-        publish::Error::Refused { status, .. } if status >= 500 => {
-            ApiError::Internal("store the package".into())
-        }
+        publish::Error::Refused { status, .. } if status >= 500 => ApiError::Internal {
+            doing: "store the package".into(),
+            cause: None,
+        },
         publish::Error::Refused { message, .. } => ApiError::BadRequest(message),
         other => ApiError::internal("publish", &other),
     }
@@ -45,9 +46,8 @@ pub(super) fn publish_error(e: publish::Error) -> ApiError {
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, publish::Error> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::internal("publish", &e))?
+    super::on_blocking_thread("publish", f)
+        .await?
         .map_err(publish_error)
 }
 
@@ -206,12 +206,10 @@ pub async fn finalize(
     let (message, changed) = result?;
     // Serve the new version at once: the client resolves against the listing next.
     let s = state.clone();
-    tokio::task::spawn_blocking(move || {
+    super::blocking("publish", move || {
         s.refresh_packages(&changed.into_iter().collect::<Vec<_>>())
     })
-    .await
-    .map_err(|e| ApiError::internal("publish", &e))?
-    .map_err(|e| ApiError::internal("publish", &e))?;
+    .await?;
     Ok((
         [(header::CONTENT_TYPE, super::JSON)],
         json!({"success": {"message": message}}).to_string(),

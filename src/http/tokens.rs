@@ -2,8 +2,8 @@
 //! caller's own token. Who may do what for whom is `auth::policy::may_manage_tokens`,
 //! the one rule the command line follows too.
 
-use super::ApiError;
 use super::auth::Auth;
+use super::{ApiError, blocking};
 use crate::app::AppState;
 use crate::auth::policy::{self, TokenManager};
 use crate::auth::token;
@@ -54,16 +54,6 @@ pub fn describe(t: &TokenRecord) -> Value {
         "expires": t.expires.map(rfc3339),
         "revoked": t.revoked.map(rfc3339),
     })
-}
-
-async fn blocking<T: Send + 'static>(
-    doing: &'static str,
-    f: impl FnOnce() -> Result<T, crate::store::Error> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::internal(doing, &e))?
-        .map_err(|e| ApiError::internal(doing, &e))
 }
 
 /// The packages created by `dart pub publish`, with their uploaders: the part of a
@@ -122,10 +112,10 @@ pub async fn issue(
     let name = request.name.unwrap_or_default();
     let store = state.store.clone();
     let (m, n) = (member.clone(), name.clone());
-    let issued = tokio::task::spawn_blocking(move || token::issue(&store, &m, &n, expires, now))
-        .await
-        .map_err(|e| ApiError::internal("issue a token", &e))?
-        .map_err(|e| ApiError::internal("issue a token", &e))?;
+    let issued = blocking("issue a token", move || {
+        token::issue(&store, &m, &n, expires, now)
+    })
+    .await?;
     info!(actor = %actor, member = %member, token_id = %issued.record.id, "{actor} issued token {} for {member}", issued.record.id);
     let mut body = describe(&issued.record);
     body["token"] = json!(issued.secret.expose());

@@ -1,5 +1,6 @@
 //! Where mirrored listings and advisories are kept: in memory, rendered and gzip-ready,
-//! within a byte budget (least recently used go first), and on disk under
+//! within a byte budget (`quick_cache`'s eviction, as for archives in `store::hot`: what
+//! is asked for again stays), and on disk under
 //! `data_dir/mirror/`, one JSON file per package, so that a restart or `tagpub mirror
 //! import` serves them without the upstream.
 //!
@@ -11,16 +12,19 @@
 
 use super::listing::Mirrored;
 use bytes::Bytes;
-use clru::{CLruCache, CLruCacheConfig, WeightScale};
-use std::collections::hash_map::RandomState;
 use std::io::Write;
-use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-/// Memory for cached documents; past it, the least recently used are dropped (and read
-/// from disk again when asked for).
-const MEMORY_BUDGET: usize = 8 << 20;
+/// Memory for cached listings; past it, the least wanted are dropped (and read from disk
+/// again when asked for). Advisories get an eighth of it.
+const MEMORY_BUDGET: u64 = 8 << 20;
+/// The caches split their budget evenly between this many shards, and keep no document
+/// larger than a shard's share.
+const SHARDS: usize = 4;
+/// A guess at the number of listings the budget holds (a few KiB each, gzipped), to size
+/// the table.
+const EXPECTED_LISTINGS: usize = 2048;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -64,13 +68,13 @@ impl Document {
         self.archives.iter().find(|a| &*a.version == version)
     }
 
-    fn weight(&self) -> usize {
+    fn weight(&self) -> u64 {
         let archives: usize = self
             .archives
             .iter()
             .map(|a| a.version.len() + a.sha256.len() + a.url.len() + 3 * 16)
             .sum();
-        self.gzip.len() + archives + self.base.len() + 96
+        (self.gzip.len() + archives + self.base.len() + 96) as u64
     }
 }
 
@@ -93,45 +97,63 @@ impl Entry {
     }
 }
 
+/// Weighs an entry by the memory it holds.
+#[derive(Clone)]
 struct Weight;
 
-impl WeightScale<(Kind, String), Entry> for Weight {
-    fn weight(&self, key: &(Kind, String), value: &Entry) -> usize {
-        key.1.len()
-            + match value {
+impl quick_cache::Weighter<String, Entry> for Weight {
+    fn weight(&self, name: &String, entry: &Entry) -> u64 {
+        name.len() as u64
+            + match entry {
                 Entry::Found(d) => d.weight(),
                 Entry::Missing { .. } => 16,
             }
     }
 }
 
+type Memory = quick_cache::sync::Cache<String, Entry, Weight>;
+
+fn memory(budget: u64, items: usize) -> Memory {
+    let options = quick_cache::OptionsBuilder::new()
+        .estimated_items_capacity(items)
+        .weight_capacity(budget)
+        .shards(SHARDS)
+        .build()
+        .expect("both capacities are set");
+    Memory::with_options(options, Weight, Default::default(), Default::default())
+}
+
 pub struct Cache {
     dir: PathBuf,
-    memory: Mutex<CLruCache<(Kind, String), Entry, RandomState, Weight>>,
+    listings: Memory,
+    advisories: Memory,
 }
 
 impl Cache {
     /// A cache whose files live in `dir` (created when first written).
     pub fn new(dir: &Path) -> Cache {
-        let budget = NonZeroUsize::new(MEMORY_BUDGET).expect("the budget is not zero");
         Cache {
             dir: dir.to_path_buf(),
-            memory: Mutex::new(CLruCache::with_config(
-                CLruCacheConfig::new(budget).with_scale(Weight),
-            )),
+            listings: memory(MEMORY_BUDGET, EXPECTED_LISTINGS),
+            advisories: memory(MEMORY_BUDGET / 8, EXPECTED_LISTINGS / 8),
+        }
+    }
+
+    fn memory(&self, kind: Kind) -> &Memory {
+        match kind {
+            Kind::Listing => &self.listings,
+            Kind::Advisories => &self.advisories,
         }
     }
 
     pub fn get(&self, kind: Kind, name: &str) -> Option<Entry> {
-        let mut memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
-        memory.get(&(kind, name.to_string())).cloned()
+        self.memory(kind).get(name)
     }
 
+    /// Keeps `entry` in memory; one larger than a shard's share of the budget is not
+    /// kept, and read from disk each time.
     pub fn put(&self, kind: Kind, name: &str, entry: Entry) {
-        let mut memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
-        // Only a document larger than the whole budget is refused; it is served anyway
-        // and read from disk each time.
-        let _ = memory.put_with_weight((kind, name.to_string()), entry);
+        self.memory(kind).insert(name.to_string(), entry);
     }
 
     /// Whether the mirror itself checked archive `sha256` against an upstream listing (or
@@ -158,8 +180,7 @@ impl Cache {
 
     /// Drops `name` from memory, so the next request reads it from disk.
     pub fn forget(&self, kind: Kind, name: &str) {
-        let mut memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
-        memory.pop(&(kind, name.to_string()));
+        self.memory(kind).remove(name);
     }
 
     fn path(&self, kind: Kind, name: &str) -> PathBuf {
@@ -303,19 +324,17 @@ mod tests {
         for i in 0..100 {
             cache.put(Kind::Listing, &format!("p{i}"), doc(256 << 10));
         }
-        let memory = cache.memory.lock().unwrap();
+        let memory = &cache.listings;
         assert!(memory.weight() <= MEMORY_BUDGET, "{}", memory.weight());
         assert!(memory.len() < 100 && !memory.is_empty());
-        drop(memory);
-        assert!(
-            cache.get(Kind::Listing, "p99").is_some(),
-            "the latest stays"
-        );
-        assert!(cache.get(Kind::Listing, "p0").is_none(), "the oldest went");
-        cache.put(Kind::Listing, "huge", doc(MEMORY_BUDGET));
+        cache.put(Kind::Listing, "huge", doc(MEMORY_BUDGET as usize));
         assert!(
             cache.get(Kind::Listing, "huge").is_none(),
             "larger than the budget"
         );
+        cache.put(Kind::Advisories, "p1", doc(10));
+        assert!(cache.get(Kind::Advisories, "p1").is_some());
+        cache.forget(Kind::Advisories, "p1");
+        assert!(cache.get(Kind::Advisories, "p1").is_none());
     }
 }
