@@ -2,7 +2,7 @@
 //! Uploaders and admins may, over HTTP or with `tagpub package` on the server. Packages
 //! served from git take these settings from registry.yaml instead.
 
-use super::{Error, refused};
+use super::{Error, Refusal, refused};
 use crate::auth::policy;
 use crate::config::Config;
 use crate::index::Index;
@@ -36,12 +36,12 @@ fn manageable(
     let Some(package) = store.publishing.package(name)? else {
         return Err(match store.catalog.owner(name)? {
             Some(Source::Git { .. }) => refused(
-                400,
+                Refusal::Conflict,
                 format!(
                     "{name} is served from git; set `{setting}` for it under its repository in registry.yaml"
                 ),
             ),
-            _ => refused(404, format!("package `{name}` was not found")),
+            _ => refused(Refusal::NotFound, format!("package `{name}` was not found")),
         });
     };
     match actor {
@@ -50,7 +50,7 @@ fn manageable(
             Ok(package)
         }
         Actor::Member(m) => Err(refused(
-            403,
+            Refusal::Forbidden,
             format!(
                 "{m} is not an uploader of {name}; its uploaders ({}) and admins may change it",
                 package.uploaders.join(", ")
@@ -95,7 +95,10 @@ pub fn retract(
         .and_then(|p| p.version(version))
         .is_none()
     {
-        return Err(refused(404, format!("{package} has no version {version}")));
+        return Err(refused(
+            Refusal::NotFound,
+            format!("{package} has no version {version}"),
+        ));
     }
     store
         .publishing
@@ -134,11 +137,12 @@ pub fn discontinue(
     if let Some(r) = replaced_by {
         if !discontinued {
             return Err(refused(
-                400,
+                Refusal::Invalid,
                 "replacedBy only means something for a discontinued package",
             ));
         }
-        crate::package::name::validate(r).map_err(|e| refused(400, format!("replacedBy: {e}")))?;
+        crate::package::name::validate(r)
+            .map_err(|e| refused(Refusal::Invalid, format!("replacedBy: {e}")))?;
     }
     store
         .publishing
@@ -173,13 +177,13 @@ pub fn set_uploader(
     let email = email.trim().to_ascii_lowercase();
     if present && !policy::is_member(config, &email) {
         return Err(refused(
-            400,
+            Refusal::Invalid,
             format!("{email} is not a member; add it under members in registry.yaml first"),
         ));
     }
     if !present && existing.uploaders == [email.clone()] {
         return Err(refused(
-            400,
+            Refusal::Conflict,
             format!("{email} is the last uploader of {package}; add another one first"),
         ));
     }

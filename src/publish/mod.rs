@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::index::Index;
 use crate::package::upload::{self, Limits};
 use crate::package::{name, pubspec, version::Version};
-use crate::store::{Added, AuditEntry, Source, Store, StoredVersion};
+use crate::store::{Added, AuditEntry, Source, Store, StoredVersion, UploadOutcome};
 use tracing::{info, warn};
 
 /// Why a publishing step did not succeed.
@@ -23,7 +23,9 @@ use tracing::{info, warn};
 pub enum Error {
     /// The client's mistake or missing right; shown to the person publishing.
     #[error("{message}")]
-    Refused { status: u16, message: String },
+    Refused { kind: Refusal, message: String },
+    /// The registry's own failure, which the client retries: never recorded as a
+    /// refusal.
     #[error(transparent)]
     Store(#[from] crate::store::Error),
     #[error("cannot {doing} the uploaded archive {path}")]
@@ -37,9 +39,51 @@ pub enum Error {
     Random(#[source] getrandom::Error),
 }
 
-fn refused(status: u16, message: impl Into<String>) -> Error {
+/// What kind of refusal a publishing step answers; `http` maps each to a status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The request or the package breaks a rule.
+    Invalid,
+    /// The member lacks the right.
+    Forbidden,
+    /// What the request names does not exist.
+    NotFound,
+    /// It clashes with what is stored: a version with other bytes, a name that
+    /// belongs to git or differs only in case, the last uploader.
+    Conflict,
+    /// The request is larger than this registry accepts.
+    TooLarge,
+}
+
+impl Refusal {
+    /// The kind as the store keeps it with a replayed answer.
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::Invalid => "invalid",
+            Refusal::Forbidden => "forbidden",
+            Refusal::NotFound => "not-found",
+            Refusal::Conflict => "conflict",
+            Refusal::TooLarge => "too-large",
+        }
+    }
+
+    /// The kind of a stored code; a code this version does not know is `Invalid`.
+    pub fn from_code(code: &str) -> Refusal {
+        [
+            Refusal::Forbidden,
+            Refusal::NotFound,
+            Refusal::Conflict,
+            Refusal::TooLarge,
+        ]
+        .into_iter()
+        .find(|k| k.code() == code)
+        .unwrap_or(Refusal::Invalid)
+    }
+}
+
+fn refused(kind: Refusal, message: impl Into<String>) -> Error {
     Error::Refused {
-        status,
+        kind,
         message: message.into(),
     }
 }
@@ -57,13 +101,15 @@ pub fn finalize(
 ) -> Result<(String, Option<String>), Error> {
     let upload = session::owned_upload(store, id, member, now)?;
     match &upload.outcome {
-        Some(Ok(message)) => return Ok((message.clone(), None)),
-        Some(Err((status, message))) => return Err(refused(*status, message.clone())),
+        Some(UploadOutcome::Published { message }) => return Ok((message.clone(), None)),
+        Some(UploadOutcome::Refused { kind, message }) => {
+            return Err(refused(Refusal::from_code(kind), message.clone()));
+        }
         None => {}
     }
     let nothing_staged = || {
         refused(
-            400,
+            Refusal::Invalid,
             format!("nothing was uploaded for upload {id}; run `dart pub publish` again"),
         )
     };
@@ -72,7 +118,7 @@ pub fn finalize(
     };
     // The sweep deletes the archives of expired uploads, also just before `now`.
     let Some(bytes) = staging::read(&config.data_dir, id)? else {
-        return Err(refused(400, session::expired_message()));
+        return Err(refused(Refusal::Invalid, session::expired_message()));
     };
     if &staging::sha256(&bytes) != sha256 {
         return Err(nothing_staged());
@@ -80,10 +126,10 @@ pub fn finalize(
     let outcome = check_and_store(config, store, index, &bytes, sha256, member, now);
     let (package, version) = match &outcome {
         Ok((p, v))
-        | Err(Rejection {
+        | Err(Stop::Refused(Rejection {
             package: Some((p, v)),
             ..
-        }) => (p.clone(), Some(v.clone())),
+        })) => (p.clone(), Some(v.clone())),
         Err(_) => (String::new(), None),
     };
     match outcome {
@@ -101,22 +147,18 @@ pub fn finalize(
                 version,
                 detail: format!("upload {id}, sha256 {sha256}"),
             })?;
-            store
-                .publishing
-                .set_upload_outcome(id, &Ok(message.clone()))?;
+            let published = UploadOutcome::Published {
+                message: message.clone(),
+            };
+            store.publishing.set_upload_outcome(id, &published)?;
             staging::remove(&config.data_dir, id);
             info!(member = %member, package = %package, "{member} published {package}");
             Ok((message, Some(package)))
         }
-        // The registry's own failure: the client retries, so the archive stays.
-        Err(Rejection {
-            status: 500,
-            message,
-            ..
-        }) => Err(refused(500, message)),
-        Err(Rejection {
-            status, message, ..
-        }) => {
+        // The registry's own failure, not a refusal: nothing is recorded, and the
+        // archive stays for the client's retry.
+        Err(Stop::Failed(e)) => Err(Error::Store(e)),
+        Err(Stop::Refused(Rejection { kind, message, .. })) => {
             store.publishing.audit(&AuditEntry {
                 at: now,
                 actor: member.to_string(),
@@ -131,12 +173,14 @@ pub fn finalize(
             })?;
             // Every refusal is final for this upload (a right granted later applies to
             // the next `dart pub publish`), so its archive is not kept.
-            store
-                .publishing
-                .set_upload_outcome(id, &Err((status, message.clone())))?;
+            let answer = UploadOutcome::Refused {
+                kind: kind.code().to_string(),
+                message: message.clone(),
+            };
+            store.publishing.set_upload_outcome(id, &answer)?;
             staging::remove(&config.data_dir, id);
             warn!(member = %member, upload = %id, "refused upload {id} by {member}: {message}");
-            Err(refused(status, message))
+            Err(refused(kind, message))
         }
     }
 }
@@ -145,19 +189,32 @@ pub fn finalize(
 /// that publishes uploads.
 static FINALIZE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// Why finalize did not publish: a refusal, final for the upload, or the store's
+/// failure, which the client retries.
+enum Stop {
+    Refused(Rejection),
+    Failed(crate::store::Error),
+}
+
+impl From<crate::store::Error> for Stop {
+    fn from(e: crate::store::Error) -> Stop {
+        Stop::Failed(e)
+    }
+}
+
 /// A refusal at finalize, with the package and version when they were read.
 struct Rejection {
-    status: u16,
+    kind: Refusal,
     message: String,
     package: Option<(String, String)>,
 }
 
-fn reject(status: u16, message: String, package: Option<(&str, &str)>) -> Rejection {
-    Rejection {
-        status,
+fn reject(kind: Refusal, message: String, package: Option<(&str, &str)>) -> Stop {
+    Stop::Refused(Rejection {
+        kind,
         message,
         package: package.map(|(p, v)| (p.to_string(), v.to_string())),
-    }
+    })
 }
 
 fn check_and_store(
@@ -168,41 +225,42 @@ fn check_and_store(
     sha256: &str,
     member: &str,
     now: i64,
-) -> Result<(String, String), Rejection> {
-    let internal = |e: crate::store::Error| {
-        let e = crate::report::chain(&e);
-        tracing::error!(error = %e, "store failure while publishing: {e}");
-        reject(
-            500,
-            "the registry could not store the package; try again".into(),
-            None,
-        )
-    };
+) -> Result<(String, String), Stop> {
     let limits = Limits {
         max_compressed: config.uploads.max_archive_bytes,
         max_uncompressed: config.uploads.max_unpacked_bytes,
         ..Limits::default()
     };
-    let checked =
-        upload::check_archive(bytes, &limits).map_err(|e| reject(400, e.to_string(), None))?;
+    let checked = upload::check_archive(bytes, &limits)
+        .map_err(|e| reject(Refusal::Invalid, e.to_string(), None))?;
     let spec = pubspec::parse(&checked.pubspec_yaml).map_err(|e| {
         reject(
-            400,
+            Refusal::Invalid,
             format!("pubspec.yaml in the archive is not valid: {e}"),
             None,
         )
     })?;
     let (package, version_text) = (spec.name.as_str(), spec.version.as_str());
     let at = Some((package, version_text));
-    name::validate(package)
-        .map_err(|e| reject(400, format!("the package name is not valid: {e}"), at))?;
-    Version::parse_canonical(version_text)
-        .map_err(|e| reject(400, format!("the version is not valid: {e}"), at))?;
+    name::validate(package).map_err(|e| {
+        reject(
+            Refusal::Invalid,
+            format!("the package name is not valid: {e}"),
+            at,
+        )
+    })?;
+    Version::parse_canonical(version_text).map_err(|e| {
+        reject(
+            Refusal::Invalid,
+            format!("the version is not valid: {e}"),
+            at,
+        )
+    })?;
     let forbidden = spec.forbidden_dependencies();
     if !forbidden.is_empty() {
         let list: Vec<String> = forbidden.iter().map(ToString::to_string).collect();
         return Err(reject(
-            400,
+            Refusal::Invalid,
             format!("{}; depend on hosted versions instead", list.join("; ")),
             at,
         ));
@@ -213,18 +271,17 @@ fn check_and_store(
         .is_some_and(serde_json::Value::is_string)
     {
         return Err(reject(
-            400,
+            Refusal::Invalid,
             "pubspec.yaml has no SDK constraint, so Dart 3 clients could not use this version; add `environment: {sdk: ^3.0.0}`".into(),
             at,
         ));
     }
-    may_publish(config, store, index, package, version_text, member)
-        .map_err(|(status, m)| reject(status, m, at))?;
+    may_publish(config, store, index, package, version_text, member)?;
 
     let published = || Ok((package.to_string(), version_text.to_string()));
     let exists = || {
         reject(
-            400,
+            Refusal::Conflict,
             format!(
                 "version {version_text} of {package} already exists with different content; versions never change, so publish a new version"
             ),
@@ -238,8 +295,7 @@ fn check_and_store(
     // Checked before anything is written: a refused archive must leave no blob behind.
     let existing = store
         .catalog
-        .summaries(Some(package))
-        .map_err(internal)?
+        .summaries(Some(package))?
         .into_iter()
         .find(|v| v.version == version_text);
     match existing {
@@ -248,15 +304,14 @@ fn check_and_store(
         _ => {}
     }
     // The archive is stored exactly as uploaded: its bytes are what the client hashed.
-    let stored_sha = store.blobs.put(bytes).map_err(internal)?;
+    let stored_sha = store.blobs.put(bytes)?;
     debug_assert_eq!(stored_sha, sha256);
     let teams: Vec<String> = policy::teams_of(config, member)
         .map(str::to_string)
         .collect();
     store
         .publishing
-        .create_package(package, member, &teams, now)
-        .map_err(internal)?;
+        .create_package(package, member, &teams, now)?;
     let stored = StoredVersion {
         package: package.to_string(),
         version: version_text.to_string(),
@@ -268,13 +323,13 @@ fn check_and_store(
             uploader: member.to_string(),
         },
     };
-    match store.catalog.add_version(&stored, None).map_err(internal)? {
+    match store.catalog.add_version(&stored, None)? {
         Added::New => published(),
         Added::AlreadyExists(existing) if existing.sha256 == sha256 => published(),
         Added::AlreadyExists(_) => Err(exists()),
         // A repository claimed the name since `may_publish` looked (store/sources.rs).
         Added::OtherSource(_) => Err(reject(
-            400,
+            Refusal::Conflict,
             format!(
                 "{package} is served from a git repository; release it there by pushing a tag instead of publishing"
             ),
@@ -293,53 +348,42 @@ fn may_publish(
     package: &str,
     version: &str,
     member: &str,
-) -> Result<(), (u16, String)> {
-    let store_err = |e: crate::store::Error| {
-        let e = crate::report::chain(&e);
-        tracing::error!(error = %e, "store failure while publishing: {e}");
-        (
-            500,
-            "the registry could not check the package; try again".to_string(),
-        )
-    };
-    if let Some((repo, tag)) = git_home(config, store, package, version).map_err(store_err)? {
-        return Err((
-            400,
+) -> Result<(), Stop> {
+    let at = Some((package, version));
+    if let Some((repo, tag)) = git_home(config, store, package, version)? {
+        return Err(reject(
+            Refusal::Conflict,
             format!(
                 "{package} is served from the git repository {repo}; release it there by pushing the tag {tag} instead of publishing"
             ),
+            at,
         ));
     }
     let admin = policy::is_admin(config, member);
-    match store.publishing.package(package).map_err(store_err)? {
+    match store.publishing.package(package)? {
         Some(existing) if admin || existing.uploaders.iter().any(|u| u == member) => Ok(()),
-        Some(existing) => Err((
-            403,
+        Some(existing) => Err(reject(
+            Refusal::Forbidden,
             format!(
                 "{member} is not an uploader of {package}; ask one of its uploaders ({}) or an admin to add you",
                 existing.uploaders.join(", ")
             ),
+            at,
         )),
         None => {
             let lower = package.to_ascii_lowercase();
             let clash = index
                 .names()
                 .map(str::to_string)
-                .chain(
-                    store
-                        .publishing
-                        .packages()
-                        .map_err(store_err)?
-                        .into_iter()
-                        .map(|p| p.name),
-                )
+                .chain(store.publishing.packages()?.into_iter().map(|p| p.name))
                 .find(|n| n.to_ascii_lowercase() == lower && n != package);
             if let Some(other) = clash {
-                return Err((
-                    400,
+                return Err(reject(
+                    Refusal::Conflict,
                     format!(
                         "{package} differs only in case from the existing package {other}; choose another name"
                     ),
+                    at,
                 ));
             }
             let publisher = policy::teams_of(config, member)
@@ -347,19 +391,21 @@ fn may_publish(
             if admin || publisher {
                 Ok(())
             } else if config.uploads.publishers.is_empty() {
-                Err((
-                    403,
+                Err(reject(
+                    Refusal::Forbidden,
                     format!(
                         "only admins may create packages here, and {member} is not one; ask an admin to add your team under uploads.publishers"
                     ),
+                    at,
                 ))
             } else {
-                Err((
-                    403,
+                Err(reject(
+                    Refusal::Forbidden,
                     format!(
                         "only admins and members of {} may create packages; ask a leader of one of those teams to add {member}",
                         config.uploads.publishers.join(", ")
                     ),
+                    at,
                 ))
             }
         }
@@ -415,4 +461,23 @@ fn git_home(
             tag,
         )
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Refusal;
+
+    #[test]
+    fn every_refusal_kind_survives_the_store() {
+        for kind in [
+            Refusal::Invalid,
+            Refusal::Forbidden,
+            Refusal::NotFound,
+            Refusal::Conflict,
+            Refusal::TooLarge,
+        ] {
+            assert_eq!(Refusal::from_code(kind.code()), kind);
+        }
+        assert_eq!(Refusal::from_code("from a later version"), Refusal::Invalid);
+    }
 }
