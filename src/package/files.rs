@@ -18,6 +18,8 @@ use std::collections::{BTreeSet, HashMap};
 use ignore::Match;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
+use super::path::{Problem, check_clean};
+
 /// Error type of the caller's `read` callback.
 pub type ReadError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -84,7 +86,7 @@ pub enum Error {
         source: ReadError,
     },
     #[error("path {path:?} cannot go into a package archive: {reason}")]
-    InvalidPath { path: String, reason: &'static str },
+    InvalidPath { path: String, reason: Problem },
     #[error("ignore file {path:?} is not valid UTF-8")]
     IgnoreFileEncoding {
         path: String,
@@ -164,18 +166,7 @@ fn below<'p>(path: &'p str, dir: &str) -> &'p str {
 
 /// Archive paths must extract to the same place on every client (§4).
 fn check_path(path: &str) -> Result<(), Error> {
-    let reason = if path.starts_with('/') {
-        "it is absolute"
-    } else if path.contains('\0') {
-        "it contains NUL"
-    } else if path.split('/').any(str::is_empty) {
-        "it has an empty component"
-    } else if path.split('/').any(|c| c == "." || c == "..") {
-        "it has a `.` or `..` component"
-    } else {
-        return Ok(());
-    };
-    Err(Error::InvalidPath {
+    check_clean(path).map_err(|reason| Error::InvalidPath {
         path: path.to_owned(),
         reason,
     })
