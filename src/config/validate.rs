@@ -8,6 +8,7 @@ mod uploads;
 
 use super::raw::{self, RawConfig};
 use super::{Access, BaseUrl, Config, DEFAULT_LISTEN, Metrics, Repository};
+use crate::package::{name, version::Version};
 use members::{validate_members, validate_teams};
 use repositories::validate_repository;
 use std::collections::{BTreeSet, HashMap};
@@ -39,13 +40,12 @@ pub(super) fn validate(
     let emails: BTreeSet<&str> = members.iter().map(|m| m.email.as_str()).collect();
     let teams = validate_teams(raw.teams, &emails, problems);
     let team_names: BTreeSet<String> = teams.iter().map(|t| t.name.clone()).collect();
-    for (i, t) in raw.uploads.publishers.iter().enumerate() {
-        if !team_names.contains(t) {
-            problems.push(format!(
-                "uploads.publishers[{i}]: no team is named `{t}`; declare it under teams"
-            ));
-        }
-    }
+    check_teams(
+        &raw.uploads.publishers,
+        "uploads.publishers",
+        &team_names,
+        problems,
+    );
     let uploads = validate_uploads(raw.uploads, &team_names, problems);
 
     let mut repositories = Vec::new();
@@ -114,6 +114,50 @@ fn validate_metrics(raw: raw::RawMetrics, problems: &mut Vec<String>) -> Metrics
         public: raw.public,
         token_env: raw.token_env,
     }
+}
+
+/// Reports each entry of the list at `at` that names no team declared under `teams`.
+fn check_teams<'t>(
+    teams: impl IntoIterator<Item = &'t String>,
+    at: &str,
+    team_names: &BTreeSet<String>,
+    problems: &mut Vec<String>,
+) {
+    for (j, t) in teams.into_iter().enumerate() {
+        if !team_names.contains(t) {
+            problems.push(format!(
+                "{at}[{j}]: no team is named `{t}`; declare it under teams"
+            ));
+        }
+    }
+}
+
+/// The settings a package served from git and an uploaded one share: `retracted`
+/// versions (returned, parsed), `discontinued` and `replaced_by`, for the package at
+/// `at`.
+fn lifecycle(
+    (retracted, discontinued, replaced_by): (&[String], bool, Option<&str>),
+    at: &str,
+    problems: &mut Vec<String>,
+) -> Vec<Version> {
+    let mut versions = Vec::new();
+    for (k, v) in retracted.iter().enumerate() {
+        match Version::parse_canonical(v) {
+            Ok(v) => versions.push(v),
+            Err(e) => problems.push(format!("{at}.retracted[{k}]: {e}")),
+        }
+    }
+    if let Some(r) = replaced_by {
+        if let Err(e) = name::validate(r) {
+            problems.push(format!("{at}.replaced_by: {e}"));
+        }
+        if !discontinued {
+            problems.push(format!(
+                "{at}.replaced_by: only means something with `discontinued: true`; add it"
+            ));
+        }
+    }
+    versions
 }
 
 pub(super) fn is_env_name(s: &str) -> bool {

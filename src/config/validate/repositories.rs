@@ -1,11 +1,11 @@
 //! `repositories`: the watched git repositories and the packages in each.
 
-use super::is_env_name;
+use super::{check_teams, is_env_name, lifecycle};
 use crate::config::raw::{self, RawPackage, RawRepository};
 use crate::config::{
     Credentials, DEFAULT_POLL_INTERVAL, PackageSpec, RepoUrl, Repository, TagPattern,
 };
-use crate::package::{name, version::Version};
+use crate::package::name;
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::time::Duration;
@@ -43,13 +43,7 @@ pub(super) fn validate_repository(
         }
     };
     let teams = raw.teams.unwrap_or_default();
-    for (j, t) in teams.iter().enumerate() {
-        if !team_names.contains(t) {
-            problems.push(format!(
-                "{at}.teams[{j}]: no team is named `{t}`; declare it under teams"
-            ));
-        }
-    }
+    check_teams(&teams, &format!("{at}.teams"), team_names, problems);
     for (key, value) in [
         (
             "credentials.password_env",
@@ -155,23 +149,12 @@ fn validate_package(raw: RawPackage, at: &str, problems: &mut Vec<String>) -> Op
             Err(e) => problems.push(format!("{at}.tag_pattern[{k}]: {e}")),
         }
     }
-    let mut retracted = Vec::new();
-    for (k, v) in raw.retracted.iter().enumerate() {
-        match Version::parse_canonical(v) {
-            Ok(v) => retracted.push(v),
-            Err(e) => problems.push(format!("{at}.retracted[{k}]: {e}")),
-        }
-    }
-    if let Some(r) = &raw.replaced_by {
-        if let Err(e) = name::validate(r) {
-            problems.push(format!("{at}.replaced_by: {e}"));
-        }
-        if !raw.discontinued {
-            problems.push(format!(
-                "{at}.replaced_by: only means something with `discontinued: true`; add it"
-            ));
-        }
-    }
+    let settings = (
+        &raw.retracted[..],
+        raw.discontinued,
+        raw.replaced_by.as_deref(),
+    );
+    let retracted = lifecycle(settings, at, problems);
     Some(PackageSpec {
         name: raw.name,
         path,

@@ -1,9 +1,10 @@
 //! `uploads`: who may create packages, size limits and the settings of uploaded
 //! packages.
 
+use super::{check_teams, lifecycle};
 use crate::config::raw;
 use crate::config::{DEFAULT_MAX_ARCHIVE_MIB, DEFAULT_MAX_UNPACKED_MIB, UploadedSpec, Uploads};
-use crate::package::{name, version::Version};
+use crate::package::name;
 use std::collections::BTreeSet;
 
 pub(super) fn validate_uploads(
@@ -35,25 +36,14 @@ pub(super) fn validate_uploads(
         if let Err(e) = name::validate(&p.name) {
             problems.push(format!("{at}.name: {e}"));
         }
-        for (j, t) in p.teams.iter().flatten().enumerate() {
-            if !team_names.contains(t) {
-                problems.push(format!(
-                    "{at}.teams[{j}]: no team is named `{t}`; declare it under teams"
-                ));
-            }
-        }
-        let mut retracted = Vec::new();
-        for (k, v) in p.retracted.iter().enumerate() {
-            match Version::parse_canonical(v) {
-                Ok(v) => retracted.push(v),
-                Err(e) => problems.push(format!("{at}.retracted[{k}]: {e}")),
-            }
-        }
-        if p.replaced_by.is_some() && !p.discontinued {
-            problems.push(format!(
-                "{at}.replaced_by: only means something with `discontinued: true`; add it"
-            ));
-        }
+        check_teams(
+            p.teams.iter().flatten(),
+            &format!("{at}.teams"),
+            team_names,
+            problems,
+        );
+        let settings = (&p.retracted[..], p.discontinued, p.replaced_by.as_deref());
+        let retracted = lifecycle(settings, &at, problems);
         packages.push(UploadedSpec {
             name: p.name,
             teams: p.teams,
