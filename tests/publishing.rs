@@ -674,3 +674,43 @@ fn a_retried_finalize_of_a_refused_upload_gets_the_same_status_and_message() {
         "a replayed refusal"
     );
 }
+
+#[test]
+fn an_uploader_spelled_with_capitals_and_spaces_is_the_member() {
+    let r = registry();
+    let alice = as_member(&r.server, "alice@acme.dev");
+    alice.publish(&package("spelled", "1.0.0")).unwrap();
+    let add = alice
+        .request(
+            reqwest::Method::POST,
+            &alice.url("api/packages/spelled/uploaders"),
+            None,
+            true,
+        )
+        .json(&serde_json::json!({"email": " BOB@Acme.dev "}));
+    let answer = alice.send(add).unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let uploaders = || {
+        alice
+            .get_api("api/packages/spelled/uploaders")
+            .unwrap()
+            .json()["uploaders"]
+            .clone()
+    };
+    assert_eq!(
+        uploaders(),
+        serde_json::json!(["alice@acme.dev", "bob@acme.dev"])
+    );
+    let bob = as_member(&r.server, "bob@acme.dev");
+    bob.publish(&package("spelled", "1.1.0"))
+        .expect("bob, added by another spelling, publishes");
+    let remove = alice.request(
+        reqwest::Method::DELETE,
+        &alice.url("api/packages/spelled/uploaders/%20Bob@ACME.dev"),
+        None,
+        true,
+    );
+    let answer = alice.send(remove).unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(uploaders(), serde_json::json!(["alice@acme.dev"]));
+}

@@ -5,11 +5,13 @@
 //! problem names the key (`repositories[1].packages[0].tag_pattern`) and says how to fix
 //! it, and all problems are reported together rather than one per run.
 
+mod email;
 mod pattern;
 mod raw;
 mod url;
 mod validate;
 
+pub use email::Email;
 pub use pattern::TagPattern;
 pub use url::{BaseUrl, RepoUrl, redact};
 
@@ -69,15 +71,15 @@ pub struct Metrics {
 
 #[derive(Debug, Clone)]
 pub struct Member {
-    pub email: String,
+    pub email: Email,
     pub admin: bool,
 }
 
 #[derive(Debug, Clone)]
 pub struct Team {
     pub name: String,
-    pub leaders: Vec<String>,
-    pub members: Vec<String>,
+    pub leaders: Vec<Email>,
+    pub members: Vec<Email>,
 }
 
 /// `dart pub publish`: who may create packages, size limits, per-package settings.

@@ -4,7 +4,7 @@
 
 use super::{Error, Refusal, refused};
 use crate::auth::policy;
-use crate::config::Config;
+use crate::config::{Config, Email};
 use crate::index::Index;
 use crate::store::{AuditEntry, Source, Store, UploadedPackage};
 
@@ -169,32 +169,31 @@ pub fn set_uploader(
     store: &Store,
     actor: &Actor,
     package: &str,
-    email: &str,
+    email: &Email,
     present: bool,
     now: i64,
 ) -> Result<String, Error> {
     let existing = manageable(config, store, actor, package, "uploaders")?;
-    let email = email.trim().to_ascii_lowercase();
-    if present && !policy::is_member(config, &email) {
+    if present && !policy::is_member(config, email) {
         return Err(refused(
             Refusal::Invalid,
             format!("{email} is not a member; add it under members in registry.yaml first"),
         ));
     }
-    if !present && existing.uploaders == [email.clone()] {
+    if !present && existing.uploaders == [email.to_string()] {
         return Err(refused(
             Refusal::Conflict,
             format!("{email} is the last uploader of {package}; add another one first"),
         ));
     }
-    let changed = store.publishing.set_uploader(package, &email, present)?;
+    let changed = store.publishing.set_uploader(package, email, present)?;
     if changed {
         let action = if present {
             "add-uploader"
         } else {
             "remove-uploader"
         };
-        audit(store, actor, action, package, None, email.clone(), now)?;
+        audit(store, actor, action, package, None, email.to_string(), now)?;
     }
     Ok(match (present, changed) {
         (true, true) => format!("{email} is now an uploader of {package}"),

@@ -1,15 +1,15 @@
 //! `members` and `teams`.
 
 use crate::config::raw;
-use crate::config::{Member, Team};
+use crate::config::{Email, Member, Team};
 use std::collections::BTreeSet;
 
 pub(super) fn validate_members(raw: &[raw::RawMember], problems: &mut Vec<String>) -> Vec<Member> {
     let mut seen = BTreeSet::new();
     let mut members = Vec::new();
     for (i, m) in raw.iter().enumerate() {
-        let email = m.email.trim().to_ascii_lowercase();
-        if !email.contains('@') || email.contains(char::is_whitespace) {
+        let email = Email::new(&m.email);
+        if !email.is_address() {
             problems.push(format!(
                 "members[{i}].email: `{}` is not an email address",
                 m.email
@@ -38,11 +38,11 @@ pub(super) fn validate_teams(
         } else if !names.insert(t.name.clone()) {
             problems.push(format!("teams[{i}].name: `{}` is declared twice", t.name));
         }
-        let mut check = |key: &str, list: Vec<String>| -> Vec<String> {
+        let mut check = |key: &str, list: Vec<String>| -> Vec<Email> {
             list.into_iter()
                 .enumerate()
                 .map(|(j, e)| {
-                    let e = e.trim().to_ascii_lowercase();
+                    let e = Email::new(&e);
                     if !emails.contains(e.as_str()) {
                         problems.push(format!(
                             "teams[{i}].{key}[{j}]: `{e}` is not a member; add it under members first"
