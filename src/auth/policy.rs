@@ -136,13 +136,13 @@ pub fn may_manage_tokens(
         return Ok(());
     }
     let ask = format!("ask an admin to manage the tokens of {target}");
-    if is_admin(config, &target) {
+    if is_admin(config, target) {
         return Err(format!(
             "{target} is an admin, and only admins manage an admin's tokens"
         ));
     }
     let mine = Rights::of(config, actor, uploaded);
-    let theirs = Rights::of(config, &target, uploaded);
+    let theirs = Rights::of(config, target, uploaded);
     if mine.leads.is_empty() {
         return Err(format!(
             "{actor} may only manage their own tokens; {ask} or ask a leader of their team"
