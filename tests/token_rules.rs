@@ -458,7 +458,7 @@ fn a_member_spelled_with_capitals_and_spaces_is_the_same_member_over_http_and_th
     ] {
         assert_eq!(
             ids(admin.get_api(query).unwrap()),
-            [alices_id.clone()],
+            vec![alices_id.clone()],
             "{query}"
         );
     }
