@@ -388,4 +388,6 @@ fn json_kind(json: &Json) -> &'static str {
 }
 
 #[cfg(test)]
+mod golden;
+#[cfg(test)]
 mod tests;
