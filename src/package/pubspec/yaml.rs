@@ -17,6 +17,8 @@ use std::collections::HashMap;
 use std::ops::Range;
 use walk::Walk;
 
+#[cfg(test)]
+mod tests;
 mod walk;
 
 /// Reads `text` (after its byte-order mark, if any) into JSON.
@@ -53,16 +55,25 @@ struct Document {
     nodes: Vec<Located>,
     /// serde_yaml's anchor number → index in `nodes` of the node it names now.
     anchors: HashMap<usize, usize>,
-    /// Byte range in the text of each scalar, and whether it is quoted.
-    scalars: Vec<(Range<usize>, bool)>,
+    /// Byte range in the text of each scalar, and how it is written.
+    scalars: Vec<(Range<usize>, Layout)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    Plain,
+    Quoted,
+    Block,
 }
 
 /// Reads the events of the one document in `text`.
 ///
 /// libyaml (YAML 1.1) reads NEL, LS and PS as line breaks, YAML 1.2 as text. A NEL breaks a
-/// line exactly like `\n`, and so does an LS or PS outside any value; inside quoted text with
-/// nothing around it that libyaml would fold away, libyaml keeps the LS or PS as text, as
-/// YAML 1.2 does. Anywhere else, the two readings differ and the text is refused.
+/// line exactly like `\n`, and so does an LS or PS outside any value. Inside a quoted or
+/// plain value libyaml keeps the LS or PS as text, dropping the blanks around it, which is
+/// YAML 1.2's reading once those blanks are gone; where more than blanks surround it (an
+/// escape, a line feed, a block scalar's indentation) the readings differ and the text is
+/// refused.
 ///
 /// Anchors are numbered as serde_yaml numbered them: by how many distinct anchor names came
 /// before. Redefining a name (`&s x` … `&s y`) thus gives the redefinition the number the
@@ -72,62 +83,54 @@ fn read(text: &str) -> Result<Document, Error> {
     if !text.contains(['\u{85}', '\u{2028}', '\u{2029}']) {
         return parse(text);
     }
-    let (as_breaks, separators) = as_line_breaks(text, true);
+    // libyaml's structure: every NEL, LS and PS a line break.
+    let (as_breaks, separators) = rewrite(text, &|_| true, &[]);
     let document = parse(&as_breaks)?;
-    let quoted: Vec<Option<bool>> = separators
-        .iter()
-        .map(|(at, _)| {
-            let scalar = document
-                .scalars
-                .iter()
-                .find(|(range, _)| range.contains(at));
-            scalar.map(|(_, quoted)| *quoted)
-        })
-        .collect();
-    if quoted.iter().all(Option::is_none) {
+    let mut kept = Vec::new();
+    let mut blanks = Vec::new();
+    for (at, original) in separators {
+        let inside = document
+            .scalars
+            .iter()
+            .find(|(range, _)| range.contains(&at));
+        let Some((_, layout)) = inside else {
+            continue;
+        };
+        let Some(around) = kept_as_text(text, original, *layout) else {
+            let (line, column) = position(&as_breaks, at);
+            return Err(ambiguous_separator(text, original, line, column));
+        };
+        kept.push(original);
+        blanks.extend(around);
+    }
+    if kept.is_empty() {
         return Ok(document);
     }
-    let kept_as_text = |(index, (_, original)): (usize, &(usize, usize))| {
-        quoted[index] == Some(true) && nothing_to_fold(text, *original)
-    };
-    if separators.iter().enumerate().all(kept_as_text) {
-        return parse(&as_line_breaks(text, false).0);
-    }
-    let index = quoted.iter().position(Option::is_some).unwrap_or_default();
-    let (at, original) = separators[index];
-    let (line, column) = position(&as_breaks, at);
-    let character = text[original..].chars().next().unwrap_or_default();
-    Err(yaml_error(
-        line,
-        column,
-        format!(
-            "U+{:04X} ({}) inside a value at line {line}, column {column} reads as a line break in YAML 1.1 and as text in YAML 1.2; write it as `\\u{:04X}` in a double-quoted string, or use a real line break",
-            u32::from(character),
-            if character == '\u{2028}' {
-                "line separator"
-            } else {
-                "paragraph separator"
-            },
-            u32::from(character),
-        ),
-    ))
+    parse(&rewrite(text, &|offset| !kept.contains(&offset), &blanks).0)
 }
 
-/// `text` with each NEL (and, if `separators`, each LS and PS) as `\n`, and where each LS
-/// and PS went: (offset in the result, offset in `text`).
-fn as_line_breaks(text: &str, separators: bool) -> (String, Vec<(usize, usize)>) {
+/// `text` with each NEL, and each LS and PS for which `breaks` holds, as `\n`, leaving out
+/// the bytes in `skip`; and where each LS and PS went: (offset in the result, in `text`).
+fn rewrite(
+    text: &str,
+    breaks: &dyn Fn(usize) -> bool,
+    skip: &[Range<usize>],
+) -> (String, Vec<(usize, usize)>) {
     let mut out = String::with_capacity(text.len());
     let mut moved = Vec::new();
     for (offset, c) in text.char_indices() {
+        if skip.iter().any(|range| range.contains(&offset)) {
+            continue;
+        }
         let is_separator = matches!(c, '\u{2028}' | '\u{2029}');
-        if c == '\u{85}' || (separators && is_separator) {
+        if is_separator {
+            moved.push((out.len(), offset));
+        }
+        if c == '\u{85}' || (is_separator && breaks(offset)) {
             // A lone CR before it is a break of its own, not half of a CRLF.
             if out.ends_with('\r') {
                 out.pop();
                 out.push('\n');
-            }
-            if is_separator {
-                moved.push((out.len(), offset));
             }
             out.push('\n');
         } else {
@@ -137,21 +140,42 @@ fn as_line_breaks(text: &str, separators: bool) -> (String, Vec<(usize, usize)>)
     (out, moved)
 }
 
-/// Whether libyaml keeps the separator at `offset` as text: no blank, break, escape or
-/// document marker next to it.
-fn nothing_to_fold(text: &str, offset: usize) -> bool {
-    let foldable = |c: char| {
-        matches!(
-            c,
-            ' ' | '\t' | '\r' | '\n' | '\\' | '\u{85}' | '\u{2028}' | '\u{2029}'
-        )
+/// The blanks around the separator at `offset` that libyaml drops, if it keeps the
+/// separator as text the way YAML 1.2 reads it; `None` if the readings differ.
+fn kept_as_text(text: &str, offset: usize, layout: Layout) -> Option<[Range<usize>; 2]> {
+    let is_blank = |c: char| c == ' ' || c == '\t';
+    // Another LS or PS next to it stays text too; a line feed would fold differently.
+    let is_line_feed = |c: char| matches!(c, '\n' | '\r' | '\u{85}');
+    let end = offset + text[offset..].chars().next()?.len_utf8();
+    let before = text[..offset].trim_end_matches(is_blank);
+    let after = text[end..].trim_start_matches(is_blank);
+    let (last, next) = (before.chars().next_back(), after.chars().next());
+    let differs = layout == Layout::Block
+        || last.is_some_and(|c| is_line_feed(c) || c == '\\')
+        || next.is_some_and(is_line_feed)
+        || after.starts_with("---")
+        || after.starts_with("...")
+        // In a plain value, an indicator next to the break means something else to libyaml.
+        || (layout == Layout::Plain
+            && (last == Some(':') || next.is_some_and(|c| c.is_ascii_punctuation())));
+    (!differs).then(|| [before.len()..offset, end..text.len() - after.len()])
+}
+
+fn ambiguous_separator(text: &str, offset: usize, line: usize, column: usize) -> Error {
+    let character = text[offset..].chars().next().unwrap_or_default();
+    let name = if character == '\u{2028}' {
+        "line separator"
+    } else {
+        "paragraph separator"
     };
-    let before = text[..offset].chars().next_back();
-    let mut after = text[offset..].chars().skip(1);
-    !before.is_some_and(foldable)
-        && !after
-            .next()
-            .is_some_and(|c| foldable(c) || c == '-' || c == '.')
+    let code = u32::from(character);
+    yaml_error(
+        line,
+        column,
+        format!(
+            "U+{code:04X} ({name}) inside a value at line {line}, column {column} reads as a line break in YAML 1.1 and as text in YAML 1.2, and here the two readings differ; write it as `\\u{code:04X}` in a double-quoted string, or use a real line break"
+        ),
+    )
 }
 
 fn parse(text: &str) -> Result<Document, Error> {
@@ -186,8 +210,12 @@ fn parse(text: &str) -> Result<Document, Error> {
             Event::Scalar(value, style, _, tag) => {
                 let range = span.start.byte_offset().unwrap_or_default()
                     ..span.end.byte_offset().unwrap_or_default();
-                let quoted = matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted);
-                document.scalars.push((range, quoted));
+                let layout = match style {
+                    ScalarStyle::Plain => Layout::Plain,
+                    ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => Layout::Quoted,
+                    _ => Layout::Block,
+                };
+                document.scalars.push((range, layout));
                 Node::Scalar {
                     text: value.into_owned(),
                     plain: style == ScalarStyle::Plain,

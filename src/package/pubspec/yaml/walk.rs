@@ -12,6 +12,10 @@ const MAX_DEPTH: usize = 128;
 /// Alias expansions allowed per event of the document (serde_yaml's repetition limit),
 /// which keeps a few lines of aliases from expanding into gigabytes.
 const EXPANSIONS_PER_EVENT: usize = 100;
+/// Nodes aliases may add in all. serde_yaml had no such bound: an anchored list of 20,000
+/// items aliased 30,000 times fits in an upload's 128 KiB and expanded into 600 million
+/// values, exhausting memory; no real pubspec comes near this.
+const MAX_ALIAS_NODES: usize = 100_000;
 
 /// A mapping key, resolved.
 #[derive(Clone)]
@@ -30,6 +34,10 @@ pub(super) struct Walk<'a> {
     anchors: &'a HashMap<usize, usize>,
     expansions: usize,
     max_expansions: usize,
+    /// Nodes read so far, counting each alias's nodes again.
+    read: usize,
+    /// Where the latest alias followed stands.
+    alias_at: (usize, usize),
 }
 
 impl<'a> Walk<'a> {
@@ -39,13 +47,26 @@ impl<'a> Walk<'a> {
             anchors,
             expansions: 0,
             max_expansions: nodes.len() * EXPANSIONS_PER_EVENT,
+            read: 0,
+            alias_at: (1, 1),
         }
     }
 
-    fn next(&self, pos: &mut usize) -> Result<&'a Located, Error> {
+    fn next(&mut self, pos: &mut usize) -> Result<&'a Located, Error> {
         let nodes: &'a [Located] = self.nodes;
         let node = nodes.get(*pos).ok_or_else(|| unbalanced(nodes.last()))?;
         *pos += 1;
+        self.read += 1;
+        if self.read > nodes.len() + MAX_ALIAS_NODES {
+            let (line, column) = self.alias_at;
+            return Err(yaml_error(
+                line,
+                column,
+                format!(
+                    "aliases add more than {MAX_ALIAS_NODES} values to the document (at line {line}, column {column}); write the values out instead"
+                ),
+            ));
+        }
         Ok(node)
     }
 
@@ -65,6 +86,7 @@ impl<'a> Walk<'a> {
     /// The index of the node an alias names.
     fn expand(&mut self, alias: &Located, number: usize) -> Result<usize, Error> {
         self.expansions += 1;
+        self.alias_at = (alias.line, alias.column);
         if self.expansions > self.max_expansions {
             let (line, column) = (alias.line, alias.column);
             return Err(yaml_error(
