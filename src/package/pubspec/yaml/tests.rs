@@ -108,7 +108,7 @@ fn alias_expansion_is_bounded() {
         let previous = format!("*a{}", i - 1);
         text.push_str(&format!(
             "a{i}: &a{i} [{}]\n",
-            vec![previous.as_str(); 10].join(", ")
+            [previous.as_str(); 10].join(", ")
         ));
     }
     let err = parse(text.as_bytes()).unwrap_err();
