@@ -180,18 +180,20 @@ impl<'a> Walk<'a> {
             };
             let value = self.value(pos, depth, &child)?;
             let is_zero = matches!(key.scalar, Scalar::Float(f) if f == 0.0);
-            if let Some(first) = seen.get(&key.text).or(zero.as_ref().filter(|_| is_zero)) {
-                let same = scalar::same_value(&first.scalar, &key.scalar) && first.tag == key.tag;
-                return Err(if same {
-                    duplicate(path, &key, first)
-                } else {
-                    Error::DuplicateKey {
+            let same_text = seen.get(&key.text);
+            let first = same_text.or(zero.as_ref().filter(|_| is_zero));
+            if let Some(first) = first {
+                if scalar::same_value(&first.scalar, &key.scalar) && first.tag == key.tag {
+                    return Err(duplicate(path, &key, first));
+                }
+                if same_text.is_some() {
+                    return Err(Error::DuplicateKey {
                         path: place(path),
                         key: key.text,
                         line: key.line,
                         column: key.column,
-                    }
-                });
+                    });
+                }
             }
             object.insert(key.text.clone(), value);
             if is_zero {
