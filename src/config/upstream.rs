@@ -147,7 +147,7 @@ pub fn validate(
         ));
     }
     if let Some(v) = &raw.token_env {
-        if !super::is_env_name(v) {
+        if !super::validate::is_env_name(v) {
             problems.push(format!(
                 "upstream.token_env: `{v}` is not an environment variable name; name the variable that holds the token, never the token itself"
             ));
@@ -206,7 +206,7 @@ mod tests {
     use super::*;
 
     fn upstream(yaml: &str) -> Result<Upstream, Vec<String>> {
-        let raw: RawUpstream = serde_yaml::from_str(yaml).expect("test YAML parses");
+        let raw: RawUpstream = serde_saphyr::from_str(yaml).expect("test YAML parses");
         let base = BaseUrl::parse("https://pub.acme.dev/").unwrap();
         let mut problems = Vec::new();
         let u = validate(raw, &base, &mut problems);

@@ -8,6 +8,7 @@ use super::auth::Auth;
 use crate::app::AppState;
 use crate::auth::{Caller, policy};
 use crate::clock::{now, rfc3339};
+use crate::config::Email;
 use crate::publish::{self, Actor};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -116,7 +117,7 @@ pub async fn version_options(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Uploader {
-    email: String,
+    email: Email,
 }
 
 pub async fn list_uploaders(
@@ -168,7 +169,7 @@ pub async fn add_uploader(
 pub async fn remove_uploader(
     State(state): State<Arc<AppState>>,
     Auth(caller): Auth,
-    Path((name, email)): Path<(String, String)>,
+    Path((name, email)): Path<(String, Email)>,
 ) -> Result<Response, ApiError> {
     let actor = actor(&state, &caller)?;
     change(&state, &name.clone(), move |s| {

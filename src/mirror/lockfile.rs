@@ -56,7 +56,9 @@ enum RawDescription {
 
 /// The one place that knows which YAML library reads lockfiles.
 fn from_yaml(text: &str) -> Result<RawLock, String> {
-    serde_yaml::from_str(text).map_err(|e| e.to_string())
+    let options = serde_saphyr::options! { with_snippet: false };
+    serde_saphyr::from_str_with_options(text, options)
+        .map_err(|e| e.render_with_formatter(&serde_saphyr::UserMessageFormatter))
 }
 
 /// The hosted packages of the lockfile at `path`, sorted by name.

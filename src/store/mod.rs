@@ -25,7 +25,7 @@ pub use publishing::{AuditEntry, Publishing, SqlitePublishing, UploadedPackage};
 pub use sources::{NameConflict, read_owners};
 pub use sqlite::SqliteCatalog;
 pub use tokens::SqliteTokens;
-pub use uploads::{Staged, UploadRecord};
+pub use uploads::{Staged, UploadOutcome, UploadRecord};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
