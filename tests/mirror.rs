@@ -341,7 +341,10 @@ fn mirrored_packages_are_read_like_packages_without_teams() {
 
 #[test]
 fn status_and_metrics_show_the_mirror() {
-    let s = setup_with("", "metrics:\n  public: true\n");
+    let s = setup_with(
+        "",
+        "metrics:\n  public: true\nmembers:\n  - {email: admin@acme.dev, admin: true}\n",
+    );
     s.upstream.publish("http", "1.0.0", &[]);
     let client = s.server.client();
     client.list("http").unwrap();
@@ -358,4 +361,20 @@ fn status_and_metrics_show_the_mirror() {
         assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
     }
     assert!(metrics.contains("tagpub_upstream_bytes_total "));
+    let token = tagpub::auth::token::issue(
+        &s.server.state.store,
+        "admin@acme.dev",
+        "test",
+        None,
+        tagpub::clock::now(),
+    )
+    .unwrap();
+    let admin = s.server.client().with_token(token.secret.expose());
+    let (status, _, body) = admin.get_json("api/status").unwrap();
+    assert_eq!(status, 200);
+    let mirror = &body["mirror"];
+    assert_eq!(mirror["upstream"], s.upstream.url.as_str());
+    assert_eq!(mirror["counters"]["cache_misses"], 2);
+    assert_eq!(mirror["counters"]["upstream_requests"]["ok"], 1);
+    assert!(mirror["counters"]["bytes_fetched"].as_u64().unwrap() > 0);
 }

@@ -209,6 +209,7 @@ impl Config {
                     )
                 })
             })
+            .chain(self.upstream.as_ref().and_then(upstream::environment_problem))
             .collect()
     }
 }

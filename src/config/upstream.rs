@@ -118,6 +118,19 @@ impl NamePatterns {
     }
 }
 
+/// `token_env` names a variable that is not set where tagpub runs: the upstream is then
+/// asked without a token (see `Config::environment_problems`).
+pub(super) fn environment_problem(upstream: &Upstream) -> Option<String> {
+    let var = upstream.token_env.as_ref()?;
+    let set = std::env::var_os(var).is_some_and(|v| !v.is_empty());
+    (!set).then(|| {
+        format!(
+            "upstream.token_env: the environment variable {var} is not set or empty, so {} is asked without a token; set {var} where tagpub runs",
+            upstream.url.as_str()
+        )
+    })
+}
+
 /// Whether `url` is on this machine, where plain http carries a token to no one else
 /// (pub's own rule for tokens, docs/protocol.md §2.1).
 fn is_loopback(url: &BaseUrl) -> bool {
@@ -266,6 +279,21 @@ mod tests {
         assert!(e[1].contains("upstream.private"), "{e:?}");
         let e = upstream("url: ftp://pub.dev\n").unwrap_err();
         assert!(e[0].contains("upstream.url"), "{e:?}");
+    }
+
+    #[test]
+    fn an_unset_token_variable_is_reported_not_refused() {
+        let unset =
+            upstream("url: https://pub.dev\ntoken_env: TAGPUB_TEST_NEVER_SET_4711").unwrap();
+        let problem = environment_problem(&unset).unwrap();
+        assert!(problem.contains("TAGPUB_TEST_NEVER_SET_4711"), "{problem}");
+        // A variable every process has stands in for a set secret.
+        let set = upstream("url: https://pub.dev\ntoken_env: PATH").unwrap();
+        assert_eq!(environment_problem(&set), None);
+        assert_eq!(
+            environment_problem(&upstream("url: https://pub.dev").unwrap()),
+            None
+        );
     }
 
     #[test]

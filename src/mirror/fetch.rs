@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, AUTHORIZATION};
 use std::sync::Mutex;
 use std::time::Duration;
-use tracing::warn;
+use tracing::debug;
 
 /// The media type pub asks for on API requests (docs/protocol.md §1.2).
 const PUB_ACCEPT: &str = "application/vnd.pub.v2+json";
@@ -142,7 +142,8 @@ fn with_token(
     match std::env::var(var) {
         Ok(token) if !token.is_empty() => request.header(AUTHORIZATION, format!("Bearer {token}")),
         _ => {
-            warn!(var = %var, "upstream.token_env names {var}, which is not set; asking the upstream without a token");
+            // Reported at start-up and by `tagpub check` (Config::environment_problems).
+            debug!(var = %var, "upstream.token_env names {var}, which is not set; asking the upstream without a token");
             request
         }
     }
