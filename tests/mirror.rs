@@ -171,6 +171,21 @@ fn a_private_name_we_do_not_have_yet_is_404_and_never_asked_upstream() {
 }
 
 #[test]
+fn a_name_registry_yaml_declares_as_ours_is_never_fetched_before_its_first_version() {
+    let s = setup_with("", "uploads:\n  packages:\n    - {name: widget_next}\n");
+    s.upstream.publish("widget_next", "9.0.0", &[]);
+    s.upstream.publish("Widget_Next", "9.0.0", &[]);
+    let client = s.server.client();
+    for name in ["widget_next", "Widget_Next"] {
+        assert!(
+            matches!(client.list(name), Err(ClientError::NotFound { .. })),
+            "{name}"
+        );
+    }
+    assert_eq!(s.upstream.count_prefix("api/"), 0);
+}
+
+#[test]
 fn allow_and_deny_decide_what_comes_from_upstream_and_a_reload_applies_them() {
     let s = setup_with(
         "  allow: [http, \"coll*\"]\n  deny: [collection_evil]\n",

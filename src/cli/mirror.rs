@@ -95,6 +95,9 @@ fn refusal(state: &AppState, name: &str) -> Option<String> {
         return Some("served by this registry itself".into());
     }
     let config = state.config.load();
+    if config.declares(name) {
+        return Some("declared in registry.yaml as one of ours".into());
+    }
     let upstream = config.upstream.as_ref()?;
     match upstream.admit(name) {
         Admission::Mirrored if crate::mirror::admits(&config, name) => None,

@@ -191,6 +191,18 @@ impl Config {
         self.repositories.iter().find(|r| r.key == key)
     }
 
+    /// Whether this file names `name` as one of ours (a repository's `packages[].name`
+    /// or an `uploads.packages[].name`), compared without case: such a name is never
+    /// fetched from the upstream, even before its first version exists.
+    pub fn declares(&self, name: &str) -> bool {
+        self.repositories
+            .iter()
+            .flat_map(|r| &r.packages)
+            .filter_map(|p| p.name.as_deref())
+            .chain(self.uploads.packages.iter().map(|p| p.name.as_str()))
+            .any(|n| n.eq_ignore_ascii_case(name))
+    }
+
     /// Variables the config names that are not set where tagpub runs, which only shows
     /// at run time: a `webhook_secret_env` without a value means every push notification
     /// for that repository is refused. Not a load error (a config is also checked on

@@ -65,12 +65,14 @@ pub enum Error {
 }
 
 /// Whether a name that none of our repositories or uploads serves is fetched from the
-/// upstream: there is one, its rules admit the name, and the name is one pub accepts.
+/// upstream: there is one, its rules admit the name, `registry.yaml` does not declare it
+/// as ours (a package about to get its first version), and pub accepts the name.
 pub fn admits(config: &Config, name: &str) -> bool {
     config
         .upstream
         .as_ref()
         .is_some_and(|u| u.admit(name) == Admission::Mirrored)
+        && !config.declares(name)
         && crate::package::name::validate(name).is_ok()
 }
 
