@@ -1,6 +1,6 @@
 //! The one-way layers of the modules, checked against the source (docs/architecture.md):
-//! `cli → server → http → app → (auth, index, publish, release, store, webhook) → (git,
-//! package, config)`, with `clock` and `report` usable from anywhere. A module may use
+//! `cli → server → http → app → (auth, index, mirror, publish, release, store, webhook) →
+//! (git, package, config)`, with `clock` and `report` usable from anywhere. A module may use
 //! modules of lower layers, and modules of its own layer as long as no cycle forms.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,6 +14,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("app", 3),
     ("auth", 2),
     ("index", 2),
+    ("mirror", 2),
     ("publish", 2),
     ("release", 2),
     ("store", 2),

@@ -12,6 +12,7 @@ pub mod http;
 pub mod index;
 #[cfg(test)]
 mod layers;
+pub mod mirror;
 pub mod package;
 pub mod publish;
 pub mod release;

@@ -38,6 +38,8 @@ pub struct AppState {
     index_update: std::sync::Mutex<()>,
     /// Forge deliveries seen lately, so a retried one causes no second fetch.
     pub deliveries: crate::webhook::RecentDeliveries,
+    /// Packages of `upstream:` served under our hosted-url.
+    pub mirror: crate::mirror::Mirror,
 }
 
 pub use crate::clock::now;
@@ -49,17 +51,19 @@ impl AppState {
     /// Opens the store under `config.data_dir` and builds the index from it, without
     /// touching git: a restart serves what was stored, at once.
     pub fn open(config: Config) -> Result<Arc<AppState>, store::Error> {
-        let store = Store::open(&config.data_dir)?;
+        let store = Arc::new(Store::open(&config.data_dir)?);
         report_conflicts(&config, &store)?;
         let index = Index::build(
             &config,
             store.catalog.summaries(None)?,
             &store.publishing.packages()?,
         );
+        let mirror = crate::mirror::Mirror::new(store.clone(), &config.data_dir);
         Ok(Arc::new(AppState {
             config: ArcSwap::from_pointee(config),
             index: ArcSwap::from_pointee(index),
-            store: Arc::new(store),
+            store,
+            mirror,
             schedule: Default::default(),
             token_uses: Default::default(),
             tracker: Default::default(),

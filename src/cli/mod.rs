@@ -2,6 +2,7 @@
 
 mod backup;
 mod check;
+mod mirror;
 mod package;
 mod serve;
 mod sync;
@@ -52,6 +53,9 @@ pub enum Command {
     /// Copy the database (tokens, uploaded packages, served versions) to a file, also
     /// while the daemon runs.
     Backup(backup::BackupArgs),
+    /// Fill the mirror's cache from lockfiles, or carry it to an offline registry.
+    #[command(subcommand)]
+    Mirror(mirror::MirrorCommand),
 }
 
 /// Logs go to stderr; `RUST_LOG` overrides the default level (info).
@@ -74,6 +78,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Package(p) => package::run(load()?, p),
         Command::Audit(a) => package::audit(load()?, a),
         Command::Backup(a) => backup::run(load()?, a),
+        Command::Mirror(m) => mirror::run(load()?, m),
     }
 }
 

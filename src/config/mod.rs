@@ -9,12 +9,14 @@ mod email;
 pub mod key;
 mod pattern;
 mod raw;
+mod upstream;
 mod url;
 mod validate;
 
 pub use email::Email;
 pub use key::RepoKey;
 pub use pattern::TagPattern;
+pub use upstream::{Admission, NamePatterns, Upstream};
 pub use url::{BaseUrl, RepoUrl, redact};
 
 use crate::package::version::Version;
@@ -55,6 +57,8 @@ pub struct Config {
     pub teams: Vec<Team>,
     pub uploads: Uploads,
     pub repositories: Vec<Repository>,
+    /// The mirrored repository (`upstream:`); `None` serves our own packages only.
+    pub upstream: Option<Upstream>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -187,6 +191,18 @@ impl Config {
         self.repositories.iter().find(|r| r.key == key)
     }
 
+    /// Whether this file names `name` as one of ours (a repository's `packages[].name`
+    /// or an `uploads.packages[].name`), compared without case: such a name is never
+    /// fetched from the upstream, even before its first version exists.
+    pub fn declares(&self, name: &str) -> bool {
+        self.repositories
+            .iter()
+            .flat_map(|r| &r.packages)
+            .filter_map(|p| p.name.as_deref())
+            .chain(self.uploads.packages.iter().map(|p| p.name.as_str()))
+            .any(|n| n.eq_ignore_ascii_case(name))
+    }
+
     /// Variables the config names that are not set where tagpub runs, which only shows
     /// at run time: a `webhook_secret_env` without a value means every push notification
     /// for that repository is refused. Not a load error (a config is also checked on
@@ -205,6 +221,7 @@ impl Config {
                     )
                 })
             })
+            .chain(self.upstream.as_ref().and_then(upstream::environment_problem))
             .collect()
     }
 }

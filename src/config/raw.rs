@@ -39,6 +39,7 @@ pub struct RawConfig {
     pub uploads: RawUploads,
     #[serde(default)]
     pub repositories: Vec<RawRepository>,
+    pub upstream: Option<super::upstream::RawUpstream>,
 }
 
 #[derive(Debug, Default, Deserialize)]

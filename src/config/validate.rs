@@ -81,6 +81,9 @@ pub(super) fn validate(
         }
     }
 
+    let upstream = raw
+        .upstream
+        .and_then(|u| super::upstream::validate(u, &base_url, problems));
     Config {
         path: path.to_path_buf(),
         base_url,
@@ -94,6 +97,7 @@ pub(super) fn validate(
         teams,
         uploads,
         repositories,
+        upstream,
     }
 }
 

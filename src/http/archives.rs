@@ -20,30 +20,45 @@ pub async fn download(
             "nothing is served at packages/{name}/versions/{file}"
         )));
     };
+    if let Some(config) = super::mirrored::target(&state, &name, &caller)? {
+        return super::mirrored::archive(&state, config, &name, version).await;
+    }
     let package = readable(&state, &name, &caller)?;
     let Some(v) = package.version(version) else {
         return Err(ApiError::NotFound(format!(
             "package `{name}` has no version {version}"
         )));
     };
-    let bytes = match state.hot.get(&v.sha256) {
-        Some(bytes) => bytes,
-        None => {
-            let sha256 = v.sha256.clone();
-            let store = state.store.clone();
-            let read = super::blocking("read an archive", move || store.blobs.get(&sha256)).await?;
-            let Some(read) = read else {
-                tracing::error!(package = %name, version = %version, sha256 = %v.sha256, "the archive of {name} {version} is missing from the store; run `tagpub sync` to rebuild it");
-                return Err(ApiError::Internal {
-                    doing: "read an archive".into(),
-                    cause: None,
-                });
-            };
-            let read = bytes::Bytes::from(read);
-            state.hot.put(&v.sha256, read.clone());
-            read
-        }
+    let Some(bytes) = stored(&state, &v.sha256).await? else {
+        tracing::error!(package = %name, version = %version, sha256 = %v.sha256, "the archive of {name} {version} is missing from the store; run `tagpub sync` to rebuild it");
+        return Err(ApiError::Internal {
+            doing: "read an archive".into(),
+            cause: None,
+        });
     };
+    Ok(answer(bytes, &v.sha256))
+}
+
+/// The archive `sha256` from memory or the store; `None` if the store lacks it.
+pub(super) async fn stored(
+    state: &AppState,
+    sha256: &str,
+) -> Result<Option<bytes::Bytes>, ApiError> {
+    if let Some(bytes) = state.hot.get(sha256) {
+        return Ok(Some(bytes));
+    }
+    let sha = sha256.to_string();
+    let store = state.store.clone();
+    let read = super::blocking("read an archive", move || store.blobs.get(&sha)).await?;
+    Ok(read.map(|read| {
+        let read = bytes::Bytes::from(read);
+        state.hot.put(sha256, read.clone());
+        read
+    }))
+}
+
+/// An archive answer: the bytes as stored, never `Content-Encoding` (§8.3).
+pub(super) fn answer(bytes: bytes::Bytes, sha256: &str) -> Response {
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -54,10 +69,10 @@ pub async fn download(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, max-age=31536000, immutable"),
     );
-    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", v.sha256)) {
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{sha256}\"")) {
         headers.insert(header::ETAG, etag);
     }
-    Ok(response)
+    response
 }
 
 /// `api/packages/{name}/versions/{version}/archive.tar.gz`, used by pre-2.8 clients:

@@ -21,6 +21,10 @@ pub enum ApiError {
         doing: String,
         cause: Option<String>,
     },
+    /// 502: the upstream of the mirror failed or answered something unusable.
+    BadGateway(String),
+    /// 504: the upstream of the mirror did not answer in time.
+    GatewayTimeout(String),
 }
 
 impl ApiError {
@@ -58,6 +62,8 @@ impl IntoResponse for ApiError {
             ApiError::Unauthenticated(m) => (StatusCode::UNAUTHORIZED, "MissingAuthentication", m),
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "InsufficientPermissions", m),
             ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge", m),
+            ApiError::BadGateway(m) => (StatusCode::BAD_GATEWAY, "UpstreamFailed", m),
+            ApiError::GatewayTimeout(m) => (StatusCode::GATEWAY_TIMEOUT, "UpstreamTimeout", m),
             ApiError::Internal { doing, cause } => {
                 if let Some(cause) = cause {
                     tracing::error!(error = %cause, "failed to {doing}: {cause}");

@@ -7,6 +7,7 @@ mod error;
 mod health;
 mod hooks;
 mod manage;
+mod mirrored;
 mod packages;
 mod publish;
 mod status;
@@ -66,6 +67,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/audit", get(manage::audit))
         .route("/api/packages/{name}", get(packages::listing))
+        .route("/api/packages/{name}/advisories", get(packages::advisories))
         .route(
             "/api/packages/{name}/versions/{version}",
             get(packages::version_info),

@@ -66,6 +66,9 @@ pub async fn listing(
     Auth(caller): Auth,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    if let Some(config) = super::mirrored::target(&state, &name, &caller)? {
+        return super::mirrored::listing(&state, config, &name, &headers).await;
+    }
     let package = readable(&state, &name, &caller)?;
     // The common case answers from memory, without a hop to a blocking thread.
     if let Some(body) = package.cached_listing() {
@@ -104,4 +107,22 @@ pub async fn version_info(
         )),
     })?;
     Ok(json_body(&body, &headers))
+}
+
+/// `GET api/packages/{name}/advisories` (§1.5): passed through for mirrored names. Our
+/// own packages have none (their listings say so by omitting `advisoriesUpdated`), but
+/// the access check is the listing's, since a 401 here would delete the client's token.
+pub async fn advisories(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    Auth(caller): Auth,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if let Some(config) = super::mirrored::target(&state, &name, &caller)? {
+        return super::mirrored::advisories(&state, config, &name, &headers).await;
+    }
+    readable(&state, &name, &caller)?;
+    Err(ApiError::NotFound(format!(
+        "package `{name}` has no security advisories here"
+    )))
 }

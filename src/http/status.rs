@@ -93,7 +93,16 @@ pub async fn status(
             (header::CONTENT_TYPE, super::JSON),
             (header::CACHE_CONTROL, "private, no-store"),
         ],
-        json!({ "repositories": repositories, "conflicts": conflicts }).to_string(),
+        json!({
+            "repositories": repositories,
+            "conflicts": conflicts,
+            "mirror": config.upstream.as_ref().map(|u| json!({
+                "upstream": u.url.as_str(),
+                "listing_ttl_seconds": u.listing_ttl.as_secs(),
+                "counters": state.mirror.stats.snapshot(),
+            })),
+        })
+        .to_string(),
     )
         .into_response())
 }
@@ -119,7 +128,10 @@ pub async fn metrics(
         .iter()
         .map(|r| (r.key.clone(), r.url.display()))
         .collect();
-    let body = state.tracker.render(&labels, state.index.load().len());
+    let mut body = state.tracker.render(&labels, state.index.load().len());
+    if config.upstream.is_some() {
+        state.mirror.stats.render(&mut body);
+    }
     Ok((
         [
             (

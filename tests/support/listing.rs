@@ -90,12 +90,16 @@ pub fn parse(name: &str, raw: Value, headers: HeaderMap) -> Result<Listing, Clie
         Some(Value::String(s)) => Some(s.clone()),
         Some(other) => return Err(bad(format!("replacedBy must be a String, got {other}"))),
     };
-    // tagpub does not implement advisories; advertising them makes every `pub get` warn
-    // (§1.5, checklist 47).
-    if let Some(value) = top.get("advisoriesUpdated") {
-        return Err(ClientError::Nonconformant(format!(
-            "advisoriesUpdated is present ({value}) but tagpub serves no advisories"
-        )));
+    // Advertises the advisories endpoint (§1.5); tagpub's own packages must not carry it
+    // (checklist 47, asserted where they are listed), mirrored ones pass it through.
+    match top.get("advisoriesUpdated") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) if is_dart_date(s) => {}
+        Some(other) => {
+            return Err(bad(format!(
+                "advisoriesUpdated must be a date DateTime.parse accepts, got {other}"
+            )));
+        }
     }
     Ok(Listing {
         name: name.to_owned(),
@@ -105,6 +109,25 @@ pub fn parse(name: &str, raw: Value, headers: HeaderMap) -> Result<Listing, Clie
         replaced_by,
         headers,
     })
+}
+
+/// Dart's `DateTime.parse` format, in the form pub.dev writes it: `YYYY-MM-DD`,
+/// optionally followed by `T` or a space and a time of digits, `:`, `.`, `,`, a zone.
+fn is_dart_date(text: &str) -> bool {
+    let b = text.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    digits(0..4)
+        && b.get(4) == Some(&b'-')
+        && digits(5..7)
+        && b.get(7) == Some(&b'-')
+        && digits(8..10)
+        && (b.len() == 10
+            || (matches!(b[10], b'T' | b' ')
+                && b.len() > 11
+                && b[11..]
+                    .iter()
+                    .all(|c| c.is_ascii_digit() || b":.,+-zZ ".contains(c))))
 }
 
 fn parse_entry(name: &str, entry: &Value) -> Result<ListedVersion, String> {
