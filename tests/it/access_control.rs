@@ -1,9 +1,10 @@
 //! Members, teams and tokens over real HTTP: who reads what, who issues tokens for whom,
 //! revocation, expiry, config reloads, and the exact 401/403 answers the client needs.
 
-mod support;
+use crate::support;
 
 use support::server::{TestServer, start};
+use support::wait::wait_for;
 use support::{ClientError, GitRepo, PubClient};
 use tagpub::auth::token;
 
@@ -439,7 +440,9 @@ fn a_config_reload_changes_access_on_the_fly_and_a_broken_one_changes_nothing() 
         ),
     )
     .unwrap();
-    wait_for(|| bob.get_api("api/packages/secret_pkg").unwrap().status == 200);
+    wait_for("the reloaded config to let bob read secret_pkg", || {
+        bob.get_api("api/packages/secret_pkg").unwrap().status == 200
+    });
 
     // A config that fails validation keeps the running one.
     std::fs::write(&s.config_path, format!("{header}members: [{{emial: x}}]\n")).unwrap();
@@ -447,20 +450,8 @@ fn a_config_reload_changes_access_on_the_fly_and_a_broken_one_changes_nothing() 
     assert_eq!(bob.get_api("api/packages/secret_pkg").unwrap().status, 200);
 }
 
-/// Waits for `condition` (checked every few milliseconds), failing after 10 seconds.
-fn wait_for(mut condition: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !condition() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "condition not met within 10 s"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-}
-
 #[test]
-fn a_token_revoked_from_the_command_line_stops_working_within_a_second() {
+fn a_token_revoked_from_the_command_line_stops_working_without_a_restart() {
     let r = registry(false);
     let s = &r.server;
     let issued = token::issue(
@@ -484,7 +475,8 @@ fn a_token_revoked_from_the_command_line_stops_working_within_a_second() {
             .revoke_token(&issued.record.id, tagpub::clock::now())
             .unwrap()
     );
-    let revoked_at = std::time::Instant::now();
-    wait_for(|| alice.get_api("api/packages/secret_pkg").unwrap().status == 401);
-    assert!(revoked_at.elapsed() < std::time::Duration::from_secs(3));
+    // That it takes effect in the running server; tests assert no speed.
+    wait_for("the revoked token to get 401", || {
+        alice.get_api("api/packages/secret_pkg").unwrap().status == 401
+    });
 }

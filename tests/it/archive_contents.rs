@@ -1,6 +1,6 @@
 //! What goes into an archive: pub's publish rules applied to the tagged tree.
 
-mod support;
+use crate::support;
 
 use support::GitRepo;
 use support::server::start;

@@ -1,17 +1,11 @@
 //! A served archive never changes: not after a restart, a wiped store, a moved tag or a
 //! deleted tag.
 
-mod support;
+use crate::support;
 
 use support::GitRepo;
+use support::config::one_repository;
 use support::server::{TestServer, start};
-
-fn config(repo: &GitRepo) -> String {
-    format!(
-        "repositories:\n  - url: {}\n    poll_interval: 1h\n",
-        repo.path().display()
-    )
-}
 
 fn sha_and_bytes(server: &TestServer, package: &str, version: &str) -> (String, Vec<u8>) {
     let listing = server.client().list(package).expect("listing");
@@ -25,12 +19,12 @@ fn identical_bytes_after_a_restart() {
     let repo = GitRepo::init();
     repo.release("stable", "1.0.0", "v1.0.0");
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path(), "", &config(&repo));
+    let server = start(dir.path(), "", &one_repository(repo.path()));
     server.sync();
     let before = sha_and_bytes(&server, "stable", "1.0.0");
     server.stop();
     // The repository is gone: a restart serves from the store, without git.
-    let same_config = config(&repo);
+    let same_config = one_repository(repo.path());
     drop(repo);
     let server = start(dir.path(), "", &same_config);
     assert_eq!(sha_and_bytes(&server, "stable", "1.0.0"), before);
@@ -43,7 +37,7 @@ fn identical_bytes_after_deleting_the_store_and_syncing_again() {
     repo.write_exec("bin/tool", "#!/bin/sh\n");
     repo.release("rebuilt", "1.0.0", "v1.0.0");
     let first = tempfile::tempdir().unwrap();
-    let server = start(first.path(), "", &config(&repo));
+    let server = start(first.path(), "", &one_repository(repo.path()));
     server.sync();
     let before = sha_and_bytes(&server, "rebuilt", "1.0.0");
     server.stop();
@@ -52,14 +46,14 @@ fn identical_bytes_after_deleting_the_store_and_syncing_again() {
     for entry in walk(&first.path().join("data/archives")) {
         std::fs::remove_file(entry).unwrap();
     }
-    let server = start(first.path(), "", &config(&repo));
+    let server = start(first.path(), "", &one_repository(repo.path()));
     server.sync();
     assert_eq!(sha_and_bytes(&server, "rebuilt", "1.0.0"), before);
     server.stop();
 
     // The whole store is lost: building again gives the same bytes.
     let second = tempfile::tempdir().unwrap();
-    let server = start(second.path(), "", &config(&repo));
+    let server = start(second.path(), "", &one_repository(repo.path()));
     server.sync();
     assert_eq!(sha_and_bytes(&server, "rebuilt", "1.0.0"), before);
 }
@@ -82,7 +76,7 @@ fn moved_tag_keeps_serving_the_first_archive_and_warns() {
     let repo = GitRepo::init();
     repo.release("moving", "1.0.0", "v1.0.0");
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path(), "", &config(&repo));
+    let server = start(dir.path(), "", &one_repository(repo.path()));
     server.sync();
     let before = sha_and_bytes(&server, "moving", "1.0.0");
 
@@ -107,7 +101,7 @@ fn deleted_tag_keeps_serving() {
     repo.release("deleted", "1.0.0", "v1.0.0");
     repo.release("deleted", "1.1.0", "v1.1.0");
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path(), "", &config(&repo));
+    let server = start(dir.path(), "", &one_repository(repo.path()));
     server.sync();
     let before = sha_and_bytes(&server, "deleted", "1.0.0");
     repo.delete_tag("v1.0.0");
@@ -124,7 +118,7 @@ fn a_rejected_tag_moved_to_a_fixed_commit_is_served() {
     let repo = GitRepo::init();
     repo.release("fixed", "1.0.0", "v1.1.0"); // forgot to bump the pubspec
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path(), "", &config(&repo));
+    let server = start(dir.path(), "", &one_repository(repo.path()));
     assert_eq!(server.sync()[0].rejected.len(), 1);
     repo.write("pubspec.yaml", support::pubspec("fixed", "1.1.0"));
     let fix = repo.commit("bump");
@@ -140,7 +134,7 @@ fn two_tags_for_one_version_serve_one_archive() {
     repo.release("twice", "1.0.0", "v1.0.0");
     repo.tag("1.0.0");
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path(), "", &config(&repo));
+    let server = start(dir.path(), "", &one_repository(repo.path()));
     let report = server.sync().remove(0);
     assert!(report.rejected.is_empty(), "{:?}", report.rejected);
     assert_eq!(server.client().list("twice").unwrap().versions(), ["1.0.0"]);

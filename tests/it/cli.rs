@@ -1,31 +1,14 @@
 //! The `tagpub` binary: `sync`, `check`, and what a broken config does.
 
-mod support;
+use crate::support;
 
-use std::process::Command;
-use support::GitRepo;
-
-fn tagpub(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tagpub"))
-        .args(["-c", dir.join("registry.yaml").to_str().unwrap()])
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run tagpub");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn write_config(dir: &std::path::Path, repos: &str) {
-    std::fs::write(
-        dir.join("registry.yaml"),
-        format!("base_url: http://127.0.0.1:1/\ndata_dir: data\n{repos}"),
-    )
-    .unwrap();
-}
+use std::path::Path;
+use support::command::{Ran, tagpub};
+use support::config::write_config;
+use support::daemon::Daemon;
+use support::snapshot::redacted;
+use support::wait::wait_for;
+use support::{GitRepo, check_listing_shoulds, extract};
 
 #[test]
 fn sync_prints_a_summary_and_reports_rejections_without_failing() {
@@ -33,11 +16,15 @@ fn sync_prints_a_summary_and_reports_rejections_without_failing() {
     repo.release("cli_pkg", "1.0.0", "v1.0.0");
     repo.release("cli_pkg", "1.0.0", "v1.1.0");
     let dir = tempfile::tempdir().unwrap();
-    write_config(
+    let config = write_config(
         dir.path(),
         &format!("repositories:\n  - url: {}\n", repo.path().display()),
     );
-    let (code, stdout, stderr) = tagpub(dir.path(), &["sync"]);
+    let Ran {
+        code,
+        stdout,
+        stderr,
+    } = tagpub(&config, &["sync"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(
         stdout.contains("new cli_pkg 1.0.0 (tag v1.0.0)"),
@@ -54,7 +41,7 @@ fn sync_prints_a_summary_and_reports_rejections_without_failing() {
     );
     // Plain lines, no progress bar, when stderr is not a terminal.
     assert!(!stderr.contains('\r'), "{stderr}");
-    let (code, stdout, _) = tagpub(dir.path(), &["sync"]);
+    let Ran { code, stdout, .. } = tagpub(&config, &["sync"]);
     assert_eq!(code, 0);
     assert!(
         stdout.contains("0 new version(s), 1 rejected tag(s)"),
@@ -68,11 +55,15 @@ fn check_reports_per_package_and_writes_nothing() {
     repo.release("checked", "1.0.0", "v1.0.0");
     repo.release("checked", "2.0.0", "v2.0.1");
     let dir = tempfile::tempdir().unwrap();
-    write_config(
+    let config = write_config(
         dir.path(),
         &format!("repositories:\n  - url: {}\n", repo.path().display()),
     );
-    let (code, stdout, stderr) = tagpub(dir.path(), &["check"]);
+    let Ran {
+        code,
+        stdout,
+        stderr,
+    } = tagpub(&config, &["check"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("package checked"), "{stdout}");
     assert!(stdout.contains("serve   1.0.0 (tag v1.0.0)"), "{stdout}");
@@ -89,34 +80,108 @@ fn check_reports_per_package_and_writes_nothing() {
 #[test]
 fn a_broken_config_is_fatal_and_names_the_key() {
     let dir = tempfile::tempdir().unwrap();
-    write_config(
+    let config = write_config(
         dir.path(),
         "repositories:\n  - url: /x\n    tag_patern: v{{version}}\n",
     );
     for command in ["sync", "check", "serve"] {
-        let (code, _, stderr) = tagpub(dir.path(), &[command]);
+        let Ran { code, stderr, .. } = tagpub(&config, &[command]);
         assert_ne!(code, 0, "{command}");
         assert!(stderr.contains("tag_patern"), "{command}: {stderr}");
     }
-    let (code, _, stderr) = tagpub(&dir.path().join("missing"), &["sync"]);
+    let missing = dir.path().join("missing/registry.yaml");
+    let Ran { code, stderr, .. } = tagpub(&missing, &["sync"]);
     assert_ne!(code, 0);
     assert!(stderr.contains("cannot read the config file"), "{stderr}");
 }
 
+/// The README's first step as a newcomer takes it: the shipped `registry.yaml` (on a
+/// free port) and demo repository, `tagpub check`, `tagpub serve`, and the client
+/// listing and downloading `tagpub_hello`.
 #[test]
 fn the_shipped_registry_yaml_serves_the_demo_package() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new(env!("CARGO_BIN_EXE_tagpub"))
-        .args(["-c", root.join("registry.yaml").to_str().unwrap(), "check"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    // A copy of both, laid out as in the checkout: the data dir lands in the temp dir.
+    copy_dir(
+        &root.join("examples/tagpub_hello.git"),
+        &dir.path().join("examples/tagpub_hello.git"),
+    );
+    let port = free_port();
+    let shipped = std::fs::read_to_string(root.join("registry.yaml")).unwrap();
+    let mut moved = 0;
+    let yaml: String = shipped
+        .lines()
+        .map(|line| match line.split_once(':') {
+            Some(("base_url", _)) => format!("base_url: http://127.0.0.1:{port}/\n"),
+            Some(("listen", _)) => format!("listen: 127.0.0.1:{port}\n"),
+            _ => format!("{line}\n"),
+        })
+        .inspect(|line| moved += usize::from(line.contains(&port.to_string())))
+        .collect();
+    assert_eq!(moved, 2, "base_url and listen in:\n{shipped}");
+    let config = dir.path().join("registry.yaml");
+    std::fs::write(&config, yaml).unwrap();
+
+    let Ran { code, stdout, .. } = tagpub(&config, &["check"]);
+    assert_eq!(code, 0, "{stdout}");
     for v in ["1.0.0", "1.1.0", "2.0.0-beta.1"] {
         assert!(
             stdout.contains(&format!("serve   {v} (tag v{v})")),
             "{stdout}"
         );
+    }
+
+    let mut daemon = Daemon::start(&config, &[], &[]);
+    assert_eq!(daemon.base_url, format!("http://127.0.0.1:{port}/"));
+    let client = daemon.client();
+    wait_for("healthz", || {
+        client.get("healthz").is_ok_and(|r| r.status == 200)
+    });
+    daemon.wait_until_listed("tagpub_hello", "2.0.0-beta.1");
+    let listing = client.list("tagpub_hello").unwrap();
+    check_listing_shoulds(&listing);
+    assert_eq!(listing.versions(), ["1.0.0", "1.1.0", "2.0.0-beta.1"]);
+    assert_eq!(listing.latest(), Some("1.1.0"));
+    insta::assert_json_snapshot!("demo_listing", redacted(&listing.raw, &daemon.base_url));
+    let mut archives = std::collections::BTreeMap::new();
+    for v in listing.versions() {
+        let listed = listing.version(&v).unwrap();
+        // Checked against `archive_sha256` as the client does, then extracted.
+        let download = client.download_response(listed).unwrap();
+        assert_eq!(
+            download.url, listed.archive_url,
+            "served without a redirect"
+        );
+        assert_eq!(Some(&download.sha256), listed.archive_sha256.as_ref());
+        let files = extract(&download.bytes).unwrap();
+        assert_eq!(files.pubspec(), listed.pubspec, "{v}");
+        archives.insert(v, files.paths());
+    }
+    insta::assert_json_snapshot!("demo_archives", archives);
+    let log = daemon.stop();
+    assert!(daemon.exit_status().is_some_and(|s| s.success()), "{log}");
+}
+
+/// A port nothing listens on right now (the system's pick for `127.0.0.1:0`), for a
+/// config that must name its own `listen` address.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// Copies the directory `from` to `to`, recursively (a bare repository: files and
+/// directories only).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
     }
 }
 
@@ -126,9 +191,13 @@ const TEAM_CONFIG: &str =
 #[test]
 fn token_commands_issue_list_and_revoke() {
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), TEAM_CONFIG);
-    let (code, stdout, stderr) = tagpub(
-        dir.path(),
+    let config = write_config(dir.path(), TEAM_CONFIG);
+    let Ran {
+        code,
+        stdout,
+        stderr,
+    } = tagpub(
+        &config,
         &[
             "token",
             "issue",
@@ -146,13 +215,15 @@ fn token_commands_issue_list_and_revoke() {
         secret.starts_with("tagpub_") && !secret.contains(' '),
         "the secret is alone on the last line: {stdout}"
     );
-    let (_, other, _) = tagpub(
-        dir.path(),
-        &["token", "issue", "--member", "admin@acme.dev"],
-    );
+    let Ran { stdout: other, .. } =
+        tagpub(&config, &["token", "issue", "--member", "admin@acme.dev"]);
     let admin_secret = other.lines().last().unwrap().to_string();
 
-    let (code, listing, _) = tagpub(dir.path(), &["token", "list"]);
+    let Ran {
+        code,
+        stdout: listing,
+        ..
+    } = tagpub(&config, &["token", "list"]);
     assert_eq!(code, 0);
     assert!(
         listing.contains("ci@acme.dev")
@@ -173,31 +244,32 @@ fn token_commands_issue_list_and_revoke() {
         .unwrap()
         .to_string();
 
-    let (code, out, _) = tagpub(dir.path(), &["token", "revoke", &id]);
+    let Ran {
+        code, stdout: out, ..
+    } = tagpub(&config, &["token", "revoke", &id]);
     assert_eq!(code, 0);
     assert!(out.contains(&format!("revoked {id}")), "{out}");
-    let (_, listing, _) = tagpub(dir.path(), &["token", "list", "--member", "ci@acme.dev"]);
+    let Ran {
+        stdout: listing, ..
+    } = tagpub(&config, &["token", "list", "--member", "ci@acme.dev"]);
     assert!(listing.contains("revoked"), "{listing}");
-    let (code, out, _) = tagpub(
-        dir.path(),
-        &["token", "revoke", "--member", "admin@acme.dev"],
-    );
+    let Ran {
+        code, stdout: out, ..
+    } = tagpub(&config, &["token", "revoke", "--member", "admin@acme.dev"]);
     assert_eq!(code, 0);
     assert!(
         out.contains("revoked 1 token(s) of admin@acme.dev"),
         "{out}"
     );
 
-    let (code, _, stderr) = tagpub(
-        dir.path(),
-        &["token", "issue", "--member", "nobody@acme.dev"],
-    );
+    let Ran { code, stderr, .. } =
+        tagpub(&config, &["token", "issue", "--member", "nobody@acme.dev"]);
     assert_ne!(code, 0);
     assert!(
         stderr.contains("nobody@acme.dev is not a member"),
         "{stderr}"
     );
-    let (code, _, stderr) = tagpub(dir.path(), &["token", "revoke", "tk_unknown"]);
+    let Ran { code, stderr, .. } = tagpub(&config, &["token", "revoke", "tk_unknown"]);
     assert_ne!(code, 0);
     assert!(
         stderr.contains("no token has the id tk_unknown"),
@@ -209,10 +281,14 @@ fn token_commands_issue_list_and_revoke() {
 fn token_issue_file_is_readable_only_by_its_owner() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), TEAM_CONFIG);
+    let config = write_config(dir.path(), TEAM_CONFIG);
     let file = dir.path().join("ci.token");
-    let (code, stdout, stderr) = tagpub(
-        dir.path(),
+    let Ran {
+        code,
+        stdout,
+        stderr,
+    } = tagpub(
+        &config,
         &[
             "token",
             "issue",
@@ -233,22 +309,23 @@ fn token_issue_file_is_readable_only_by_its_owner() {
 
 #[test]
 fn tokens_never_appear_in_logs_or_error_bodies() {
-    use std::io::{BufRead, BufReader};
     let repo = GitRepo::init();
     repo.release("logged", "1.0.0", "v1.0.0");
     let dir = tempfile::tempdir().unwrap();
-    write_config(
+    let config = write_config(
         dir.path(),
         &format!(
             "{TEAM_CONFIG}repositories:\n  - url: {}\n",
             repo.path().display()
         ),
     );
-    let (_, stdout, _) = tagpub(dir.path(), &["token", "issue", "--member", "ci@acme.dev"]);
+    let Ran { stdout, .. } = tagpub(&config, &["token", "issue", "--member", "ci@acme.dev"]);
     let secret = stdout.lines().last().unwrap().to_string();
-    let (_, stdout, _) = tagpub(dir.path(), &["token", "issue", "--member", "ci@acme.dev"]);
+    let Ran { stdout, .. } = tagpub(&config, &["token", "issue", "--member", "ci@acme.dev"]);
     let revoked = stdout.lines().last().unwrap().to_string();
-    let (_, listing, _) = tagpub(dir.path(), &["token", "list"]);
+    let Ran {
+        stdout: listing, ..
+    } = tagpub(&config, &["token", "list"]);
     let revoked_id = listing
         .lines()
         .filter(|l| l.contains("ci@acme.dev"))
@@ -258,31 +335,14 @@ fn tokens_never_appear_in_logs_or_error_bodies() {
         .next()
         .unwrap()
         .to_string();
-    tagpub(dir.path(), &["token", "revoke", &revoked_id]);
+    tagpub(&config, &["token", "revoke", &revoked_id]);
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tagpub"))
-        .args([
-            "-c",
-            dir.path().join("registry.yaml").to_str().unwrap(),
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .env("RUST_LOG", "trace")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut log = String::new();
-    let addr = loop {
-        let line = lines.next().expect("serve logs its address").unwrap();
-        log.push_str(&line);
-        log.push('\n');
-        if let Some(at) = line.find("on http://") {
-            break line[at + 10..].split('/').next().unwrap().to_string();
-        }
-    };
-    let client = support::PubClient::new(&format!("http://{addr}/"));
+    let mut daemon = Daemon::start(
+        &config,
+        &["--listen", "127.0.0.1:0"],
+        &[("RUST_LOG", "trace")],
+    );
+    let client = daemon.client();
     let mut bodies = String::new();
     for token in [
         &secret,
@@ -302,15 +362,8 @@ fn tokens_never_appear_in_logs_or_error_bodies() {
             bodies.push_str(&format!("{:?}", answer.headers));
         }
     }
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    for line in lines {
-        log.push_str(&line.unwrap());
-        log.push('\n');
-    }
-    assert!(child.wait().unwrap().success());
+    let log = daemon.stop();
+    assert!(daemon.exit_status().is_some_and(|s| s.success()));
     assert!(
         log.contains("revoked token"),
         "revoked use is audited:\n{log}"

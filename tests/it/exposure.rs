@@ -2,10 +2,11 @@
 //! admins and the configured scraper; secrets inside repository URLs are refused at load;
 //! `hooks/git` answers every refusal alike.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
-use std::process::Command;
+use support::command::{Ran, tagpub};
+use support::config::write_config;
 use support::server::{TestServer, start};
 use support::{GitRepo, PubClient, RawResponse};
 use tagpub::auth::token;
@@ -124,22 +125,12 @@ fn a_token_in_a_repository_url_is_refused_at_load() {
     }
     // And the same through the binary, as an operator meets it.
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("registry.yaml"),
-        "base_url: http://127.0.0.1:1/\ndata_dir: data\nrepositories:\n  - url: https://ghp_x@github.com/acme/x.git\n",
-    )
-    .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_tagpub"))
-        .args([
-            "-c",
-            dir.path().join("registry.yaml").to_str().unwrap(),
-            "check",
-        ])
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let config = write_config(
+        dir.path(),
+        "repositories:\n  - url: https://ghp_x@github.com/acme/x.git\n",
+    );
+    let Ran { code, stderr, .. } = tagpub(&config, &["check"]);
+    assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains("repositories[0].url") && stderr.contains("credentials:"),
         "{stderr}"

@@ -1,20 +1,11 @@
 //! A pushed tag becomes a version without waiting for the poll interval: file watching,
 //! coalesced notifications, polling as the safety net, and what the status shows.
 
-mod support;
+use crate::support;
 
-use std::time::{Duration, Instant};
 use support::GitRepo;
 use support::server::{TestServer, start};
-
-/// Waits until `condition` holds, checking every few milliseconds; fails after 15 s.
-fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
+use support::wait::wait_for;
 
 fn listed(server: &TestServer, package: &str, version: &str) -> bool {
     server

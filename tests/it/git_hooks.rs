@@ -1,15 +1,13 @@
 //! The git hooks shipped in `hooks/`: `post-receive` run by a real `git push` into a bare
 //! repository that notifies a real `tagpub serve`, and `pre-push` in an author's clone.
 
-mod support;
+use crate::support;
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
-use std::time::{Duration, Instant};
-use support::{BareRepo, GitRepo, PubClient};
+use support::config::write_config;
+use support::daemon::Daemon;
+use support::{BareRepo, GitRepo};
 
 /// The variable `registry.yaml` names as `webhook_secret_env`; set only on the server
 /// process, so tests never touch their own environment.
@@ -49,129 +47,23 @@ fn tagpub_lines(output: &str) -> Vec<String> {
         .collect()
 }
 
-/// A `tagpub serve` child process on `127.0.0.1:0`, with the webhook secret in its
-/// environment.
-struct Tagpub {
-    child: Child,
-    base_url: String,
-    log: Arc<Mutex<String>>,
-    reader: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Tagpub {
-    /// Serves the single repository `repo_url` (polled hourly, so only a notification
-    /// makes a new tag appear within the test's deadline) from a config in `dir`.
-    fn start(dir: &Path, repo_url: &str) -> Tagpub {
-        let config = dir.join("registry.yaml");
-        std::fs::write(
-            &config,
-            format!(
-                "base_url: http://127.0.0.1:1/\ndata_dir: data\n\
-                 access:\n  anonymous_read: true\n\
-                 repositories:\n  - url: {repo_url}\n    webhook_secret_env: {SECRET_ENV}\n    \
-                 poll_interval: 1h\n"
-            ),
-        )
-        .expect("write registry.yaml");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_tagpub"));
-        // Same isolation as the test's own git: nothing from the outer repository or user.
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("GIT_") {
-                command.env_remove(key);
-            }
-        }
-        let mut child = command
-            .args(["-c", config.to_str().expect("temp paths are UTF-8")])
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "info")
-            .env("HOME", dir)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env(SECRET_ENV, SECRET)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start tagpub serve");
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
-        // Drains stderr for the server's whole life so that it never blocks on a full pipe.
-        let reader = {
-            let log = log.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stderr).lines() {
-                    let Ok(line) = line else { break };
-                    if let Some(at) = line.find("on http://") {
-                        let addr = line[at + "on http://".len()..].split('/').next();
-                        let _ = tx.send(addr.unwrap_or_default().to_owned());
-                    }
-                    let mut log = log.lock().expect("log lock");
-                    log.push_str(&line);
-                    log.push('\n');
-                }
-            })
-        };
-        let addr = rx.recv_timeout(Duration::from_secs(10));
-        let mut server = Tagpub {
-            child,
-            base_url: String::new(),
-            log,
-            reader: Some(reader),
-        };
-        match addr {
-            Ok(addr) => server.base_url = format!("http://{addr}/"),
-            Err(_) => panic!(
-                "tagpub serve never said where it listens:\n{}",
-                server.stop()
-            ),
-        }
-        server
-    }
-
-    fn client(&self) -> PubClient {
-        PubClient::new(&self.base_url)
-    }
-
-    /// Waits (at most 10 s) until `name` lists `version`.
-    fn wait_until_listed(&self, name: &str, version: &str) {
-        let client = self.client();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Ok(listing) = client.list(name)
-                && listing.versions().iter().any(|v| v == version)
-            {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{name} {version} was not listed within 10 s; server log:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().expect("log lock").clone()
-    }
-
-    /// SIGTERM, then waits for the process and its log; returns the log.
-    fn stop(&mut self) -> String {
-        if let Some(reader) = self.reader.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &self.child.id().to_string()])
-                .status();
-            let _ = self.child.wait();
-            let _ = reader.join();
-        }
-        self.log()
-    }
-}
-
-impl Drop for Tagpub {
-    fn drop(&mut self) {
-        self.stop();
-    }
+/// `tagpub serve` on `127.0.0.1:0` for the single repository `repo_url` (polled hourly,
+/// so only a notification makes a new tag appear within the test's deadline), with the
+/// webhook secret in its environment.
+fn serve(dir: &Path, repo_url: &str) -> Daemon {
+    let config = write_config(
+        dir,
+        &format!(
+            "access:\n  anonymous_read: true\n\
+             repositories:\n  - url: {repo_url}\n    webhook_secret_env: {SECRET_ENV}\n    \
+             poll_interval: 1h\n"
+        ),
+    );
+    Daemon::start(
+        &config,
+        &["--listen", "127.0.0.1:0"],
+        &[(SECRET_ENV, SECRET)],
+    )
 }
 
 /// An author's clone with one released version, its bare remote `origin` (which the
@@ -196,7 +88,7 @@ fn configure_post_receive(bare: &BareRepo, url: &str, secret: &str) {
 fn post_receive_notifies_tagpub_and_the_pushed_tag_is_served() {
     let (work, bare) = served_repo("hooked");
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Tagpub::start(dir.path(), &bare.url());
+    let mut server = serve(dir.path(), &bare.url());
     server.wait_until_listed("hooked", "1.0.0");
     configure_post_receive(&bare, &server.base_url, SECRET);
 
@@ -230,7 +122,7 @@ fn post_receive_notifies_tagpub_and_the_pushed_tag_is_served() {
 fn post_receive_lets_the_push_through_when_tagpub_is_down() {
     let (work, bare) = served_repo("unheard");
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Tagpub::start(dir.path(), &bare.url());
+    let mut server = serve(dir.path(), &bare.url());
     server.wait_until_listed("unheard", "1.0.0");
     configure_post_receive(&bare, &server.base_url, SECRET);
     server.stop();
@@ -253,7 +145,7 @@ fn post_receive_lets_the_push_through_when_tagpub_is_down() {
 fn post_receive_reports_a_wrong_secret_and_still_succeeds() {
     let (work, bare) = served_repo("refused");
     let dir = tempfile::tempdir().unwrap();
-    let server = Tagpub::start(dir.path(), &bare.url());
+    let server = serve(dir.path(), &bare.url());
     // Without the trailing slash users often forget: the hook adds it.
     let url = server.base_url.trim_end_matches('/');
     configure_post_receive(&bare, url, "not-the-secret-91d2");

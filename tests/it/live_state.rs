@@ -2,12 +2,14 @@
 //! writes to the data dir while the daemon runs is in the daemon's answers once the
 //! command returns (a revoked token on the very next request, the rest within a second).
 
-mod support;
+use crate::support;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
-use support::publish::package_archive;
+use std::time::Duration;
+use support::command;
 use support::server::{TestServer, start};
+use support::tarball::package_archive;
+use support::wait::wait_within;
 use support::{GitRepo, PubClient};
 use tagpub::auth::token;
 
@@ -33,16 +35,7 @@ repositories:
 
 /// Runs the `tagpub` binary on the server's config; panics unless it succeeds.
 fn tagpub(server: &TestServer, args: &[&str]) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tagpub"))
-        .args(["-c", server.config_path.to_str().unwrap()])
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run tagpub");
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "tagpub {args:?} failed: {text}");
-    text
+    command::tagpub(&server.config_path, args).expect_success(&format!("tagpub {args:?}"))
 }
 
 fn as_member(server: &TestServer, member: &str) -> (PubClient, String) {
@@ -87,7 +80,9 @@ fn a_tag_synced_with_the_command_line_is_served_within_a_second() {
     git.release("gitpkg", "1.1.0", "v1.1.0");
     let out = tagpub(&s, &["sync"]);
     assert!(out.contains("new gitpkg 1.1.0"), "{out}");
-    wait_for(|| admin.list("gitpkg").unwrap().versions() == ["1.0.0", "1.1.0"]);
+    wait_within(PROMISE, "the synced tag", || {
+        admin.list("gitpkg").unwrap().versions() == ["1.0.0", "1.1.0"]
+    });
 }
 
 #[test]
@@ -105,16 +100,10 @@ fn a_retraction_with_the_command_line_is_served_within_a_second() {
     };
     assert_eq!(listed(&admin), (false, false));
     tagpub(&s, &["package", "retract", "uploaded", "1.0.0"]);
-    wait_for(|| listed(&admin).0);
+    wait_within(PROMISE, "the retraction", || listed(&admin).0);
     tagpub(&s, &["package", "discontinue", "uploaded"]);
-    wait_for(|| listed(&admin).1);
+    wait_within(PROMISE, "the discontinuation", || listed(&admin).1);
 }
 
-/// Waits for `condition`; a second is the promise, a few more absorb a busy machine.
-fn wait_for(mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !condition() {
-        assert!(Instant::now() < deadline, "condition not met within 5 s");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+/// A second is the promise; a few more absorb a busy machine.
+const PROMISE: Duration = Duration::from_secs(5);

@@ -2,12 +2,13 @@
 //! are never merged, whatever order their passes run in, and the one that does not
 //! serve it is told so (sync, check, api/status), naming both.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use support::command::{Ran, command, tagpub};
+use support::config::{write_config, write_config_named};
 use support::server::{TestServer, start};
+use support::wait::wait_for;
 use support::{BareRepo, GitRepo};
 use tagpub::auth::token;
 
@@ -132,15 +133,6 @@ fn status_json(server: &TestServer) -> serde_json::Value {
     json
 }
 
-/// Waits until `f` holds, or panics after a while.
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Repository B serves `shared_pkg` before A, listed first, starts holding it too: B
 /// keeps the name (its versions were served, and bytes are forever), A is refused for
 /// good, and both are named wherever the conflict shows.
@@ -191,7 +183,7 @@ fn an_earlier_repository_gaining_a_served_name_does_not_take_it_over() {
     assert!(reason.contains(&b_path), "{reason}");
 
     // `check` reads the catalog's owner and agrees with what is served.
-    let (code, stdout, _) = tagpub(dir.path(), &["check"]);
+    let Ran { code, stdout, .. } = tagpub(&server.config_path, &["check"]);
     assert_eq!(code, 0, "{stdout}");
     let a_section = section(&stdout, &a_path);
     assert!(
@@ -204,20 +196,6 @@ fn an_earlier_repository_gaining_a_served_name_does_not_take_it_over() {
     );
 }
 
-fn tagpub(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tagpub"))
-        .args(["-c", dir.join("registry.yaml").to_str().unwrap()])
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run tagpub");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 /// The lines `check` prints for one repository.
 fn section<'a>(stdout: &'a str, repo: &str) -> &'a str {
     let start = stdout
@@ -228,16 +206,13 @@ fn section<'a>(stdout: &'a str, repo: &str) -> &'a str {
     &rest[..end]
 }
 
-fn write_config(dir: &Path, name: &str, repos: &[&Path]) {
+/// `registry.yaml`'s `repositories:` listing `repos` in this order.
+fn repositories(repos: &[&Path]) -> String {
     let list: String = repos
         .iter()
         .map(|r| format!("  - url: {}\n", r.display()))
         .collect();
-    std::fs::write(
-        dir.join(name),
-        format!("base_url: http://127.0.0.1:1/\ndata_dir: data\nrepositories:\n{list}"),
-    )
-    .unwrap();
+    format!("repositories:\n{list}")
 }
 
 /// Regression: `check` said both repositories would serve `shared_pkg`.
@@ -245,15 +220,18 @@ fn write_config(dir: &Path, name: &str, repos: &[&Path]) {
 fn check_and_sync_name_both_repositories_holding_one_package() {
     let p = pair();
     let dir = tempfile::tempdir().unwrap();
-    write_config(
+    let config = write_config(
         dir.path(),
-        "registry.yaml",
-        &[p.restricted.path(), p.open.path()],
+        &repositories(&[p.restricted.path(), p.open.path()]),
     );
     let first = p.restricted.path().display().to_string();
     let second = p.open.path().display().to_string();
 
-    let (code, stdout, stderr) = tagpub(dir.path(), &["check"]);
+    let Ran {
+        code,
+        stdout,
+        stderr,
+    } = tagpub(&config, &["check"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(
         section(&stdout, &first).contains("serve   2.0.0 (tag v2.0.0)"),
@@ -269,7 +247,11 @@ fn check_and_sync_name_both_repositories_holding_one_package() {
     );
     assert!(!dir.path().join("data").exists(), "check wrote nothing");
 
-    let (code, stdout, stderr) = tagpub(dir.path(), &["sync"]);
+    let Ran {
+        code,
+        stdout,
+        stderr,
+    } = tagpub(&config, &["sync"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(
         stdout.contains("new shared_pkg 2.0.0 (tag v2.0.0)"),
@@ -287,7 +269,7 @@ fn check_and_sync_name_both_repositories_holding_one_package() {
         "{stderr}"
     );
     // With a catalog, `check` says what the store decided, read without writing.
-    let (code, stdout, _) = tagpub(dir.path(), &["check"]);
+    let Ran { code, stdout, .. } = tagpub(&config, &["check"]);
     assert_eq!(code, 0, "{stdout}");
     assert!(
         section(&stdout, &second).contains(&format!(
@@ -305,29 +287,28 @@ fn two_sync_processes_racing_never_mix_sources() {
     let p = pair();
     for _ in 0..4 {
         let dir = tempfile::tempdir().unwrap();
-        write_config(
+        let one = write_config_named(
             dir.path(),
             "one.yaml",
-            &[p.restricted.path(), p.open.path()],
+            &repositories(&[p.restricted.path(), p.open.path()]),
         );
-        write_config(
+        let two = write_config_named(
             dir.path(),
             "two.yaml",
-            &[p.open.path(), p.restricted.path()],
+            &repositories(&[p.open.path(), p.restricted.path()]),
         );
         // The catalog exists before the race: creating one is a race of its own
         // (switching a new file to WAL), not the one this test is about.
         drop(tagpub::store::Store::open(&dir.path().join("data")).unwrap());
-        let spawn = |config: &str| {
-            Command::new(env!("CARGO_BIN_EXE_tagpub"))
-                .args(["-c", dir.path().join(config).to_str().unwrap(), "sync"])
+        let spawn = |config: &Path| {
+            command(config, &["sync"])
                 .env("RUST_LOG", "error")
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
                 .unwrap()
         };
-        let (one, two) = (spawn("one.yaml"), spawn("two.yaml"));
+        let (one, two) = (spawn(&one), spawn(&two));
         for child in [one, two] {
             let out = child.wait_with_output().unwrap();
             assert!(
@@ -385,7 +366,7 @@ fn the_serve_race_never_mixes_versions_and_reports_the_later_repository() {
             reason.contains(&first) && reason.contains(&second),
             "{reason}"
         );
-        eventually("api/status names both", || {
+        wait_for("api/status to name both", || {
             let status = status_json(&server);
             status["repositories"][1]["packages"]["shared_pkg"]["rejected"][0]["reason"]
                 .as_str()

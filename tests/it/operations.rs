@@ -2,42 +2,22 @@
 //! refused instead of silently replaced, `tagpub backup` and its restore, and a config
 //! watch that sees only the config file.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
 use support::GitRepo;
-use support::publish::package_archive;
+use support::command::{command, tagpub};
+use support::config::write_config;
 use support::server::start;
+use support::tarball::package_archive;
+use support::wait::{PATIENCE, poll, wait_for};
 use tagpub::auth::token;
-
-fn tagpub(config: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tagpub"))
-        .args(["-c", config.to_str().unwrap()])
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run tagpub");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-    )
-}
 
 const MEMBERS: &str = "members:\n  - {email: admin@acme.dev, admin: true}\n";
 
-fn write_config(dir: &Path, git: &GitRepo) -> PathBuf {
-    let path = dir.join("registry.yaml");
-    std::fs::write(
-        &path,
-        format!(
-            "base_url: http://127.0.0.1:1/\ndata_dir: data\n{MEMBERS}repositories:\n  - url: {}\n",
-            git.url()
-        ),
-    )
-    .unwrap();
-    path
+fn members_and(git: &GitRepo) -> String {
+    format!("{MEMBERS}repositories:\n  - url: {}\n", git.url())
 }
 
 /// Path, size, modification time and mode of everything under `dir`.
@@ -66,10 +46,11 @@ fn a_zero_byte_database_refuses_every_command_and_touches_nothing() {
     let git = GitRepo::init();
     git.release("pkg", "1.0.0", "v1.0.0");
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &git);
-    let (code, out) = tagpub(&config, &["sync"]);
+    let config = write_config(dir.path(), &members_and(&git));
+    let (code, out) = tagpub(&config, &["sync"]).code_and_text();
     assert_eq!(code, 0, "{out}");
-    let (code, out) = tagpub(&config, &["token", "issue", "--member", "admin@acme.dev"]);
+    let (code, out) =
+        tagpub(&config, &["token", "issue", "--member", "admin@acme.dev"]).code_and_text();
     assert_eq!(code, 0, "{out}");
     let db = dir.path().join("data/tagpub.sqlite3");
     std::fs::File::options()
@@ -88,7 +69,7 @@ fn a_zero_byte_database_refuses_every_command_and_touches_nothing() {
         &["audit"],
         &["backup", backup.to_str().unwrap()],
     ] {
-        let (code, out) = tagpub(&config, args);
+        let (code, out) = tagpub(&config, args).code_and_text();
         assert_ne!(code, 0, "tagpub {args:?} must refuse: {out}");
         assert!(
             out.contains("is empty (0 bytes)")
@@ -107,8 +88,8 @@ fn a_fresh_data_dir_initialises_and_is_private() {
     let git = GitRepo::init();
     git.release("pkg", "1.0.0", "v1.0.0");
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &git);
-    let (code, out) = tagpub(&config, &["sync"]);
+    let config = write_config(dir.path(), &members_and(&git));
+    let (code, out) = tagpub(&config, &["sync"]).code_and_text();
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("1 new version(s)"), "{out}");
     #[cfg(unix)]
@@ -153,13 +134,13 @@ fn a_backup_made_while_the_server_runs_restores_tokens_uploads_and_versions() {
     let before = (listed(&admin, "gitpkg"), listed(&admin, "uploaded"));
 
     let backup = dir.path().join("backup.sqlite3");
-    let (code, out) = tagpub(&s.config_path, &["backup", backup.to_str().unwrap()]);
+    let (code, out) = tagpub(&s.config_path, &["backup", backup.to_str().unwrap()]).code_and_text();
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains("2 version(s), 1 token(s), 1 uploaded package(s)"),
         "{out}"
     );
-    let (code, out) = tagpub(&s.config_path, &["backup", backup.to_str().unwrap()]);
+    let (code, out) = tagpub(&s.config_path, &["backup", backup.to_str().unwrap()]).code_and_text();
     assert_ne!(code, 0, "an existing backup is not replaced silently");
     assert!(out.contains("--force"), "{out}");
 
@@ -184,25 +165,30 @@ fn a_backup_made_while_the_server_runs_restores_tokens_uploads_and_versions() {
     let (code, out) = tagpub(
         &s.config_path,
         &["backup", "--force", backup.to_str().unwrap()],
-    );
+    )
+    .code_and_text();
     assert_eq!(code, 0, "{out}");
 }
 
-/// Reads `path` until it holds `needle`, failing after 20 seconds.
+/// Reads `path` until it holds `needle` `times` times.
 fn wait_for_text(path: &Path, needle: &str, times: usize) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        if text.matches(needle).count() >= times {
-            return text;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no {times}× `{needle}` within 20 s in:\n{}",
-            text.chars().rev().take(4000).collect::<String>()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let read = || std::fs::read_to_string(path).unwrap_or_default();
+    poll(PATIENCE, || {
+        Some(read()).filter(|t| t.matches(needle).count() >= times)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "no {times}× `{needle}` within {PATIENCE:?} in:\n{}",
+            last_chars(&read(), 4000)
+        )
+    })
+}
+
+fn last_chars(text: &str, n: usize) -> &str {
+    let skip = text.chars().count().saturating_sub(n);
+    text.char_indices()
+        .nth(skip)
+        .map_or("", |(at, _)| &text[at..])
 }
 
 #[test]
@@ -212,14 +198,7 @@ fn trace_logging_into_the_config_directory_does_not_feed_the_config_watch() {
     let yaml = "base_url: http://127.0.0.1:1/\ndata_dir: .\nrepositories: []\n";
     std::fs::write(&config, yaml).unwrap();
     let log = dir.path().join("tagpub.log");
-    let mut daemon = Command::new(env!("CARGO_BIN_EXE_tagpub"))
-        .args([
-            "-c",
-            config.to_str().unwrap(),
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-        ])
+    let mut daemon = command(&config, &["serve", "--listen", "127.0.0.1:0"])
         .env("RUST_LOG", "info,notify=trace,tagpub=debug")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
@@ -227,13 +206,10 @@ fn trace_logging_into_the_config_directory_does_not_feed_the_config_watch() {
         .unwrap();
     // Watching: said by tagpub, or (what also shows it on a build without that line)
     // by notify's trace.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !std::fs::read_to_string(&log)
-        .is_ok_and(|t| t.contains("watching") || t.contains("adding inotify watch"))
-    {
-        assert!(Instant::now() < deadline, "the config is not watched");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for("the config to be watched", || {
+        std::fs::read_to_string(&log)
+            .is_ok_and(|t| t.contains("watching") || t.contains("adding inotify watch"))
+    });
     // Other files in the directory: the database (data_dir is `.`), the log, this one.
     std::fs::write(dir.path().join("unrelated.txt"), "x").unwrap();
     // The config's own changes still reload it: written in place, replaced the way

@@ -2,13 +2,16 @@
 //! validation rule, retries, permissions, names owned by git, retraction and
 //! discontinuation, and the audit trail.
 
-mod support;
+use crate::support;
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use std::io::Write;
+use support::command::tagpub;
 use support::server::{TestServer, start};
-use support::{ClientError, GitRepo, PubClient};
+use support::snapshot::redacted;
+use support::tarball::{gzip, package_archive, raw_entry, tar_gz};
+use support::{ClientError, GitRepo, PubClient, pubspec};
 use tagpub::auth::token;
 
 const CONFIG: &str = r#"
@@ -68,59 +71,9 @@ fn as_member(server: &TestServer, member: &str) -> PubClient {
     server.client().with_token(issued.secret.expose())
 }
 
-fn pubspec(name: &str, version: &str) -> String {
-    format!(
-        "name: {name}\nversion: {version}\ndescription: Published by a test.\nenvironment:\n  sdk: ^3.0.0\n"
-    )
-}
-
-/// A `.tar.gz` shaped like the one `dart pub publish` makes.
-fn archive(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut builder = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::default()));
-    for (path, content) in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(content.len() as u64);
-        header.set_mode(0o644);
-        header.set_mtime(1_700_000_000);
-        header.set_entry_type(tar::EntryType::Regular);
-        builder.append_data(&mut header, path, *content).unwrap();
-    }
-    builder.into_inner().unwrap().finish().unwrap()
-}
-
+/// The package most tests publish: `lib/main.dart` says `// <name> <version>`.
 fn package(name: &str, version: &str) -> Vec<u8> {
-    archive(&[
-        ("pubspec.yaml", pubspec(name, version).as_bytes()),
-        ("lib/main.dart", format!("// {name} {version}\n").as_bytes()),
-        ("LICENSE", b"MIT"),
-    ])
-}
-
-/// A raw ustar header, for entries the `tar` crate refuses to write.
-fn raw_entry(name: &str, kind: u8, size: u64, link: &str) -> Vec<u8> {
-    let mut h = [0u8; 512];
-    h[..name.len()].copy_from_slice(name.as_bytes());
-    h[100..107].copy_from_slice(b"0000644");
-    h[108..115].copy_from_slice(b"0000000");
-    h[116..123].copy_from_slice(b"0000000");
-    let size = format!("{size:011o}");
-    // Eleven octal digits and a NUL, or twelve digits for sizes of 8 GiB and more.
-    h[124..124 + size.len()].copy_from_slice(size.as_bytes());
-    h[136..147].copy_from_slice(b"14540000000");
-    h[156] = kind;
-    h[157..157 + link.len()].copy_from_slice(link.as_bytes());
-    h[257..263].copy_from_slice(b"ustar\0");
-    h[263..265].copy_from_slice(b"00");
-    h[148..156].copy_from_slice(b"        ");
-    let sum: u32 = h.iter().map(|&b| b as u32).sum();
-    h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
-    h.to_vec()
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut enc = GzEncoder::new(Vec::new(), Compression::default());
-    enc.write_all(bytes).unwrap();
-    enc.finish().unwrap()
+    package_archive(name, version, "")
 }
 
 /// A tar with a good pubspec followed by `extra` raw bytes (entries), then end blocks.
@@ -155,6 +108,7 @@ fn a_publish_driven_like_the_client_is_resolvable_and_downloadable_byte_for_byte
     assert!(message.contains("fresh_pkg 1.0.0"), "{message}");
     let listing = alice.list("fresh_pkg").unwrap();
     assert_eq!(listing.versions(), ["1.0.0"]);
+    insta::assert_json_snapshot!(redacted(&listing.raw, &r.server.base_url));
     let v = listing.version("1.0.0").unwrap();
     let downloaded = alice.download(v).unwrap();
     assert_eq!(downloaded, bytes, "archives are served exactly as uploaded");
@@ -193,16 +147,12 @@ fn every_validation_rule_is_refused_at_finalize_with_a_readable_message() {
     trailing.extend_from_slice(b"garbage after the gzip member");
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("not gzip", b"definitely not an archive".to_vec(), "gzip"),
-        (
-            "no pubspec",
-            archive(&[("lib/a.dart", b"")]),
-            "pubspec.yaml",
-        ),
+        ("no pubspec", tar_gz(&[("lib/a.dart", b"")]), "pubspec.yaml"),
         ("reserved name", package("class", "1.0.0"), "class"),
         ("non-canonical version", package("canon", "01.0.0"), "1.0.0"),
         (
             "path dependency",
-            archive(&[(
+            tar_gz(&[(
                 "pubspec.yaml",
                 format!(
                     "{}dependencies:\n  other:\n    path: ../other\n",
@@ -214,7 +164,7 @@ fn every_validation_rule_is_refused_at_finalize_with_a_readable_message() {
         ),
         (
             "no SDK constraint",
-            archive(&[(
+            tar_gz(&[(
                 "pubspec.yaml",
                 b"name: nosdk\nversion: 1.0.0\ndescription: x\n",
             )]),
@@ -242,12 +192,12 @@ fn every_validation_rule_is_refused_at_finalize_with_a_readable_message() {
         ("trailing garbage", trailing, "follow the gzip stream"),
         (
             "pubspec over 128 KiB",
-            archive(&[("pubspec.yaml", huge_pubspec.as_bytes())]),
+            tar_gz(&[("pubspec.yaml", huge_pubspec.as_bytes())]),
             "pubspec.yaml",
         ),
         (
             "duplicate path",
-            archive(&[
+            tar_gz(&[
                 ("pubspec.yaml", pubspec("dup", "1.0.0").as_bytes()),
                 ("lib/a.dart", b"1"),
                 ("./lib/a.dart", b"2"),
@@ -295,7 +245,7 @@ fn an_archive_over_the_size_limit_is_refused_at_upload_with_xml_the_client_shows
             x as u8
         })
         .collect();
-    let bytes = archive(&[
+    let bytes = tar_gz(&[
         ("pubspec.yaml", pubspec("large", "1.0.0").as_bytes()),
         ("noise.bin", &noise),
     ]);
@@ -333,7 +283,7 @@ fn retried_uploads_and_finalizes_answer_success_and_other_bytes_are_refused() {
     // A whole new publish of the same bytes is fine too (the client's own retry).
     alice.publish(&bytes).unwrap();
     // The same version with other bytes is refused; the first archive stays.
-    let other = archive(&[
+    let other = tar_gz(&[
         ("pubspec.yaml", pubspec("retried", "1.0.0").as_bytes()),
         ("lib/other.dart", b"//"),
     ]);
@@ -547,17 +497,7 @@ fn the_audit_trail_records_who_did_what() {
             .all(|e| e["actor"] == "alice@acme.dev")
     );
 
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tagpub"))
-        .args([
-            "-c",
-            r.server.config_path.to_str().unwrap(),
-            "audit",
-            "--package",
-            "audited",
-        ])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = tagpub(&r.server.config_path, &["audit", "--package", "audited"]).stdout;
     assert!(
         text.contains("alice@acme.dev") && text.contains("retract") && text.contains("publish"),
         "{text}"
@@ -570,16 +510,8 @@ fn the_command_line_retracts_and_manages_uploaders() {
     let alice = as_member(&r.server, "alice@acme.dev");
     alice.publish(&package("managed", "1.0.0")).unwrap();
     let tagpub = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tagpub"))
-            .args(["-c", r.server.config_path.to_str().unwrap()])
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr),
-        )
+        let ran = tagpub(&r.server.config_path, args);
+        (ran.code == 0, ran.text())
     };
     let (ok, out) = tagpub(&["package", "retract", "managed", "1.0.0"]);
     assert!(ok && out.contains("retracted"), "{out}");

@@ -1,7 +1,7 @@
 //! Where repositories live: local clones, bare repositories, mirrored file:// remotes,
 //! and remotes that cannot be reached.
 
-mod support;
+use crate::support;
 
 use support::GitRepo;
 use support::server::start;

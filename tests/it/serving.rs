@@ -1,8 +1,9 @@
 //! The HTTP surface as the client sees it: prefixes, headers, errors, legacy paths.
 
-mod support;
+use crate::support;
 
 use support::GitRepo;
+use support::config::one_repository;
 use support::server::start;
 
 fn one_release() -> GitRepo {
@@ -12,18 +13,11 @@ fn one_release() -> GitRepo {
     repo
 }
 
-fn config(repo: &GitRepo) -> String {
-    format!(
-        "repositories:\n  - url: {}\n    poll_interval: 1h\n",
-        repo.path().display()
-    )
-}
-
 #[test]
 fn everything_is_served_under_a_base_url_path_prefix() {
     let repo = one_release();
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path(), "some/prefix/", &config(&repo));
+    let server = start(dir.path(), "some/prefix/", &one_repository(repo.path()));
     server.sync();
     assert!(server.base_url.ends_with("/some/prefix/"));
     let client = server.client();
@@ -50,7 +44,7 @@ fn everything_is_served_under_a_base_url_path_prefix() {
 fn json_is_utf8_gzipped_on_request_and_archives_are_never_encoded() {
     let repo = one_release();
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path(), "", &config(&repo));
+    let server = start(dir.path(), "", &one_repository(repo.path()));
     server.sync();
     let client = server.client();
     let listing = client.list("served").unwrap();
@@ -76,7 +70,7 @@ fn json_is_utf8_gzipped_on_request_and_archives_are_never_encoded() {
 fn unknown_packages_and_versions_are_404_with_a_json_error() {
     let repo = one_release();
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path(), "", &config(&repo));
+    let server = start(dir.path(), "", &one_repository(repo.path()));
     server.sync();
     let client = server.client();
     assert!(matches!(
@@ -110,7 +104,7 @@ fn unknown_packages_and_versions_are_404_with_a_json_error() {
 fn legacy_version_endpoints_are_served() {
     let repo = one_release();
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path(), "", &config(&repo));
+    let server = start(dir.path(), "", &one_repository(repo.path()));
     server.sync();
     let client = server.client();
     let info = client.get("api/packages/served/versions/1.0.0").unwrap();

@@ -2,19 +2,18 @@
 //! checks (versions, names, URLs, listings, archives) and its HTTP behaviour against a
 //! canned responder. These pin the oracle before any tagpub test relies on it.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use support::git::{EPOCH, TICK_SECONDS};
 use support::hosted_url::{encode_component, normalize_hosted_url};
+use support::tarball::{Entry, gzip, tar_bytes, tar_gz};
 use support::version::{PubVersion, is_valid_package_name, sort_versions};
 use support::{ClientError, GitRepo, PubClient, extract, pubspec};
 
@@ -225,6 +224,11 @@ fn pub_version_parsing_follows_the_client_regex() {
     );
     assert_ne!(p("1.0.0"), p("1.0.0+0"));
     assert_eq!(p("01.2.3-beta.01").canonical(), "1.2.3-beta.1");
+    assert_eq!(
+        p("01.2.3-beta.01").text,
+        "01.2.3-beta.01",
+        "kept as written"
+    );
     assert!(p("1.0.0-rc").is_prerelease() && !p("1.0.0+rc").is_prerelease());
 }
 
@@ -412,32 +416,6 @@ fn listing_violations_reject_the_whole_package() {
 // ---------------------------------------------------------------------------------------
 // archive extraction (§4, checklist 17–20)
 
-/// One tar entry: raw name (written verbatim), type flag, mode, data.
-struct Entry<'a>(&'a str, u8, u32, &'a [u8]);
-
-fn tar_bytes(entries: &[Entry]) -> Vec<u8> {
-    let mut builder = tar::Builder::new(Vec::new());
-    for Entry(name, flag, mode, data) in entries {
-        let mut header = tar::Header::new_ustar();
-        header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
-        header.as_mut_bytes()[156] = *flag; // verbatim: EntryType writes NUL as b'0'
-        header.set_mode(*mode);
-        header.set_size(data.len() as u64);
-        if *flag == b'2' {
-            header.set_link_name("pubspec.yaml").unwrap();
-        }
-        header.set_cksum();
-        builder.append(&header, *data).unwrap();
-    }
-    builder.into_inner().unwrap()
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
-    encoder.write_all(data).unwrap();
-    encoder.finish().unwrap()
-}
-
 const PUBSPEC: Entry = Entry("pubspec.yaml", b'0', 0o644, b"name: foo\nversion: 1.0.0\n");
 
 fn extract_error(entries: &[Entry]) -> ClientError {
@@ -551,16 +529,7 @@ fn gzip_must_be_one_member_without_trailing_data() {
 
 #[test]
 fn long_names_pass_up_to_2048_bytes_of_record() {
-    let archive = |name: &str| {
-        let mut builder = tar::Builder::new(Vec::new());
-        for (path, data) in [("pubspec.yaml", &b"name: foo\n"[..]), (name, b"x")] {
-            let mut header = tar::Header::new_gnu();
-            header.set_mode(0o644);
-            header.set_size(data.len() as u64);
-            builder.append_data(&mut header, path, data).unwrap();
-        }
-        gzip(&builder.into_inner().unwrap())
-    };
+    let archive = |name: &str| tar_gz(&[("pubspec.yaml", b"name: foo\n"), (name, b"x")]);
     let long = format!("lib/{}.dart", "a".repeat(300));
     let x = extract(&archive(&long)).unwrap();
     assert!(x.files.contains_key(&long));
@@ -928,4 +897,30 @@ fn publish_runs_the_three_steps_like_dart_pub() {
         }) => assert_eq!(message, "no"),
         other => panic!("{other:?}"),
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// independence
+
+/// The client's side is written from the protocol, never from tagpub's code: a test that
+/// checked tagpub against tagpub's own reading of the protocol would prove nothing. Only
+/// `support/server.rs`, which starts tagpub in-process, may use its library.
+#[test]
+fn the_client_side_imports_nothing_from_tagpub() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support");
+    let mut read = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name() == Some("server.rs".as_ref()) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            !text.contains("tagpub::") && !text.contains("use tagpub"),
+            "{} uses tagpub's library",
+            path.display()
+        );
+        read += 1;
+    }
+    assert!(read >= 10, "read {read} files of {}", dir.display());
 }

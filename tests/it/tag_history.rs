@@ -1,8 +1,9 @@
 //! What a version keeps from its tag over time: the tag's date as `published`, so a
 //! listing rebuilt from git is the same, and its archive after the tag is deleted.
 
-mod support;
+use crate::support;
 
+use support::config::one_repository;
 use support::git::EPOCH;
 use support::server::{TestServer, start};
 use support::{GitRepo, pubspec};
@@ -43,10 +44,7 @@ fn published_is_the_tag_date_so_a_listing_rebuilt_from_git_is_identical() {
     repo.write("pubspec.yaml", pubspec("dated", "1.1.0"));
     repo.commit("release 1.1.0"); // at EPOCH + 60
     repo.tag_annotated("v1.1.0", "Release 1.1.0"); // tagged at EPOCH + 120
-    let config = format!(
-        "repositories:\n  - url: {}\n    poll_interval: 1h\n",
-        repo.path().display()
-    );
+    let config = one_repository(repo.path());
     let first_dir = tempfile::tempdir().unwrap();
     let first = start(first_dir.path(), "", &config);
     first.sync();

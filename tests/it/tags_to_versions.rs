@@ -1,22 +1,17 @@
 //! Which tags become versions, end to end: real git repositories, a real server, and a
 //! client that reads the listing and archives the way `dart pub` does.
 
-mod support;
+use crate::support;
 
+use support::config::one_repository;
 use support::server::{TestServer, start};
+use support::snapshot::redacted;
 use support::{GitRepo, check_listing_shoulds, pubspec};
 
 fn serve(dir: &tempfile::TempDir, repos: &str) -> TestServer {
     let server = start(dir.path(), "", repos);
     server.sync();
     server
-}
-
-fn local(repo: &GitRepo) -> String {
-    format!(
-        "repositories:\n  - url: {}\n    poll_interval: 1h\n",
-        repo.path().display()
-    )
 }
 
 #[test]
@@ -28,10 +23,12 @@ fn single_package_tags_are_listed_and_downloadable() {
     repo.write("lib/unreleased.dart", "// after the last tag\n");
     repo.commit("work in progress");
     let dir = tempfile::tempdir().unwrap();
-    let server = serve(&dir, &local(&repo));
+    let server = serve(&dir, &one_repository(repo.path()));
 
     let listing = server.client().list("widgets").expect("listing");
     check_listing_shoulds(&listing);
+    // All of it as served, the archives' hashes included (bytes are forever).
+    insta::assert_json_snapshot!(redacted(&listing.raw, &server.base_url));
     assert_eq!(listing.versions(), ["1.0.0", "1.1.0", "2.0.0"]);
     assert_eq!(listing.latest(), Some("2.0.0"));
     let v = listing.version("1.1.0").unwrap();
@@ -130,7 +127,7 @@ fn prereleases_and_build_metadata_are_versions_in_pub_order() {
         repo.release("pre", v, &format!("v{v}"));
     }
     let dir = tempfile::tempdir().unwrap();
-    let server = serve(&dir, &local(&repo));
+    let server = serve(&dir, &one_repository(repo.path()));
     let listing = server.client().list("pre").unwrap();
     assert_eq!(
         listing.versions(),
@@ -169,7 +166,7 @@ fn annotated_tags_are_peeled_to_their_commit() {
     repo.commit("release");
     repo.tag_annotated("v3.1.4", "Release 3.1.4");
     let dir = tempfile::tempdir().unwrap();
-    let server = serve(&dir, &local(&repo));
+    let server = serve(&dir, &one_repository(repo.path()));
     let files = server.client().fetch_package("annotated", "3.1.4").unwrap();
     assert_eq!(files.text("lib/annotated.dart"), Some("// pi\n"));
 }
@@ -212,7 +209,7 @@ fn every_rejected_tag_has_a_reason() {
     repo.commit("dev path dependency");
     repo.tag("v1.7.0");
     let dir = tempfile::tempdir().unwrap();
-    let server = serve(&dir, &local(&repo));
+    let server = serve(&dir, &one_repository(repo.path()));
     assert_eq!(
         server.client().list("strict").unwrap().versions(),
         ["1.0.0", "1.7.0"]
@@ -260,7 +257,7 @@ fn non_ascii_pubspec_text_round_trips_through_the_listing() {
     repo.commit("release");
     repo.tag("v1.0.0");
     let dir = tempfile::tempdir().unwrap();
-    let server = serve(&dir, &local(&repo));
+    let server = serve(&dir, &one_repository(repo.path()));
     let listing = server.client().list("intl_text").unwrap();
     let pubspec = &listing.version("1.0.0").unwrap().pubspec;
     assert_eq!(pubspec["description"], description);

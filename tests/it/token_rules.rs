@@ -2,10 +2,10 @@
 //! tokens never gives the caller more than they have, and no token lifetime or stored
 //! date can crash a request, a listing or `tagpub token list`.
 
-mod support;
+use crate::support;
 
 use serde_json::json;
-use std::process::Command;
+use support::command::{Ran, tagpub};
 use support::server::{TestServer, start};
 use support::{GitRepo, PubClient, RawResponse};
 use tagpub::auth::token;
@@ -290,21 +290,6 @@ fn a_far_future_expires_in_is_refused_and_listing_keeps_working() {
     }
 }
 
-/// `tagpub -c <config> <args>` on the registry's config, while its server runs.
-fn tagpub(r: &Registry, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tagpub"))
-        .args(["-c", r.dir.path().join("registry.yaml").to_str().unwrap()])
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run tagpub");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn a_far_future_expiry_already_in_the_database_still_lists() {
     let r = registry();
@@ -350,7 +335,14 @@ fn a_far_future_expiry_already_in_the_database_still_lists() {
             assert_eq!(expiry(id), Some(json!("9999-12-31T23:59:59Z")), "{body}");
         }
     }
-    let (code, stdout, stderr) = tagpub(&r, &["token", "list", "--member", "bob@acme.dev"]);
+    let Ran {
+        code,
+        stdout,
+        stderr,
+    } = tagpub(
+        &r.server.config_path,
+        &["token", "list", "--member", "bob@acme.dev"],
+    );
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(
         stdout.contains(&old.record.id) && stdout.contains(&extreme.record.id),
@@ -362,8 +354,12 @@ fn a_far_future_expiry_already_in_the_database_still_lists() {
 #[test]
 fn the_command_line_refuses_a_far_future_expiry_before_storing_anything() {
     let r = registry();
-    let (code, stdout, stderr) = tagpub(
-        &r,
+    let Ran {
+        code,
+        stdout,
+        stderr,
+    } = tagpub(
+        &r.server.config_path,
         &[
             "token",
             "issue",
@@ -380,7 +376,11 @@ fn the_command_line_refuses_a_far_future_expiry_before_storing_anything() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(stored(&r.server, "bob@acme.dev"), 0);
-    let (code, stdout, stderr) = tagpub(&r, &["token", "list"]);
+    let Ran {
+        code,
+        stdout,
+        stderr,
+    } = tagpub(&r.server.config_path, &["token", "list"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
 }
 

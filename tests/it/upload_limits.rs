@@ -2,13 +2,14 @@
 //! uploads leave no files, a member stages only a few uploads at once, and an upload
 //! body is read within bounds (a huge form field is refused before it is read).
 
-mod support;
+use crate::support;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
-use support::publish::package_archive;
 use support::server::{TestServer, start};
+use support::tarball::package_archive;
+use support::wait::wait_for;
 use support::{ClientError, PubClient};
 use tagpub::auth::token;
 
@@ -169,7 +170,9 @@ fn an_abandoned_upload_expires_and_its_file_is_swept() {
         .set_modified(SystemTime::now() - Duration::from_secs(2 * 60 * 60))
         .unwrap();
     let s = server(dir.path());
-    wait_for(|| staged(dir.path()).is_empty());
+    wait_for("the sweep of the abandoned upload", || {
+        staged(dir.path()).is_empty()
+    });
     let alice = s.client().with_token(&alice_secret);
     let finalize = s
         .client()
@@ -291,16 +294,4 @@ fn a_huge_form_field_is_refused_before_it_is_read() {
     client
         .publish(&package_archive("after_huge", "1.0.0", ""))
         .unwrap();
-}
-
-/// Waits for `condition` (checked every few milliseconds), failing after 10 seconds.
-fn wait_for(mut condition: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !condition() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "condition not met within 10 s"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }

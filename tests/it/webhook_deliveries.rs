@@ -1,13 +1,16 @@
 //! Forge deliveries beyond their signature: the size cap that comes before any hashing,
 //! repeated delivery ids, and a webhook secret variable that is not set.
 
-mod support;
+use crate::support;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::time::{Duration, Instant};
 use support::GitRepo;
+use support::command::command;
+use support::config::write_config;
 use support::server::{TestServer, start};
+use support::wait::wait_for;
 
 const SECRET: &str = "test-webhook-secret-1"; // .cargo/config.toml: TAGPUB_TEST_WEBHOOK_SECRET
 
@@ -60,11 +63,9 @@ fn mirrored(dir: &tempfile::TempDir, work: &GitRepo) -> (TestServer, String, sup
 }
 
 fn wait_for_fetches(server: &TestServer, key: &str, n: u64) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while server.state.tracker.fetches(key) < n {
-        assert!(Instant::now() < deadline, "fewer than {n} fetches of {key}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for(&format!("{n} fetches of {key}"), || {
+        server.state.tracker.fetches(key) >= n
+    });
 }
 
 fn accepted_webhooks(server: &TestServer, key: &str) -> String {
@@ -158,13 +159,9 @@ fn an_oversized_delivery_is_refused_with_413_and_a_clear_message() {
     assert_eq!(server.state.tracker.fetches(&url), 1, "nothing was fetched");
 }
 
-fn tagpub_command(dir: &std::path::Path, args: &[&str]) -> std::process::Command {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tagpub"));
-    command
-        .args(["-c", dir.join("registry.yaml").to_str().unwrap()])
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .env_remove("TAGPUB_TEST_UNSET_HOOK_SECRET");
+fn tagpub_command(config: &std::path::Path, args: &[&str]) -> std::process::Command {
+    let mut command = command(config, args);
+    command.env_remove("TAGPUB_TEST_UNSET_HOOK_SECRET");
     command
 }
 
@@ -175,15 +172,14 @@ fn check_and_start_up_report_a_webhook_secret_variable_that_is_not_set() {
     let work = GitRepo::init();
     work.release("unsigned", "1.0.0", "v1.0.0");
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("registry.yaml"),
-        format!(
-            "base_url: http://127.0.0.1:1/\nlisten: 127.0.0.1:0\ndata_dir: data\nrepositories:\n  - url: {}\n    webhook_secret_env: TAGPUB_TEST_UNSET_HOOK_SECRET\n",
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "listen: 127.0.0.1:0\nrepositories:\n  - url: {}\n    webhook_secret_env: TAGPUB_TEST_UNSET_HOOK_SECRET\n",
             work.path().display()
         ),
-    )
-    .unwrap();
-    let out = tagpub_command(dir.path(), &["check"]).output().unwrap();
+    );
+    let out = tagpub_command(&config, &["check"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     assert!(
@@ -192,7 +188,7 @@ fn check_and_start_up_report_a_webhook_secret_variable_that_is_not_set() {
     );
 
     use std::io::BufRead;
-    let mut serve = tagpub_command(dir.path(), &["serve"])
+    let mut serve = tagpub_command(&config, &["serve"])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();

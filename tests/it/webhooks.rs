@@ -4,13 +4,13 @@
 //! Fixture hosts are rewritten to loopback so that no test ever reaches outside this
 //! machine, even when the server tries to fetch a matched repository.
 
-mod support;
+use crate::support;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use std::time::{Duration, Instant};
 use support::GitRepo;
 use support::server::{TestServer, start};
+use support::wait::wait_for;
 
 const SECRET: &str = "test-webhook-secret-1"; // .cargo/config.toml: TAGPUB_TEST_WEBHOOK_SECRET
 
@@ -232,15 +232,12 @@ fn a_signed_webhook_gets_a_pushed_tag_of_a_mirrored_repository_served() {
         &body,
     );
     assert_eq!(status, 202, "{text}");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while server
-        .client()
-        .list("hooked")
-        .unwrap()
-        .version("1.1.0")
-        .is_none()
-    {
-        assert!(Instant::now() < deadline, "the pushed tag was not served");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for("the pushed tag to be served", || {
+        server
+            .client()
+            .list("hooked")
+            .unwrap()
+            .version("1.1.0")
+            .is_some()
+    });
 }

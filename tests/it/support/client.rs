@@ -10,7 +10,7 @@
 use std::io::Read;
 
 use reqwest::blocking::{Client, RequestBuilder, Response};
-use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::header::{self, HeaderMap};
 use reqwest::redirect::Policy;
 use reqwest::{Method, StatusCode};
 use sha2::{Digest, Sha256};

@@ -173,32 +173,3 @@ fn escape(name: &str) -> String {
         .replace(['\r', '\n'], "%0D%0A")
         .replace('"', "%22")
 }
-
-/// A `.tar.gz` of a small valid package, shaped like the one `dart pub publish` makes;
-/// `salt` changes the bytes, not the version.
-pub fn package_archive(name: &str, version: &str, salt: &str) -> Vec<u8> {
-    use flate2::{Compression, write::GzEncoder};
-    let pubspec = format!(
-        "name: {name}\nversion: {version}\ndescription: Published by a test.\nenvironment:\n  sdk: ^3.0.0\n"
-    );
-    let main = format!("// {name} {version} {salt}\n");
-    let mut builder = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::default()));
-    for (path, content) in [
-        ("pubspec.yaml", pubspec.as_bytes()),
-        ("lib/main.dart", main.as_bytes()),
-        ("LICENSE", b"MIT".as_slice()),
-    ] {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(content.len() as u64);
-        header.set_mode(0o644);
-        header.set_mtime(1_700_000_000);
-        header.set_entry_type(tar::EntryType::Regular);
-        builder
-            .append_data(&mut header, path, content)
-            .expect("append to an in-memory tar");
-    }
-    builder
-        .into_inner()
-        .and_then(|gz| gz.finish())
-        .expect("finish an in-memory tar.gz")
-}
