@@ -5,7 +5,7 @@
 use crate::support;
 
 use std::path::Path;
-use support::command::{Ran, tagpub};
+use support::command::tagpub;
 use support::config::write_config;
 use support::server::{TestServer, start};
 use support::{GitRepo, PubClient, RawResponse};
@@ -129,7 +129,7 @@ fn a_token_in_a_repository_url_is_refused_at_load() {
         dir.path(),
         "repositories:\n  - url: https://ghp_x@github.com/acme/x.git\n",
     );
-    let Ran { code, stderr, .. } = tagpub(&config, &["check"]);
+    let (code, _, stderr) = tagpub(&config, &["check"]);
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains("repositories[0].url") && stderr.contains("credentials:"),

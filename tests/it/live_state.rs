@@ -35,7 +35,9 @@ repositories:
 
 /// Runs the `tagpub` binary on the server's config; panics unless it succeeds.
 fn tagpub(server: &TestServer, args: &[&str]) -> String {
-    command::tagpub(&server.config_path, args).expect_success(&format!("tagpub {args:?}"))
+    let (code, text) = command::tagpub_text(&server.config_path, args);
+    assert_eq!(code, 0, "tagpub {args:?} failed: {text}");
+    text
 }
 
 fn as_member(server: &TestServer, member: &str) -> (PubClient, String) {

@@ -5,7 +5,7 @@
 use crate::support;
 
 use std::path::Path;
-use support::command::{Ran, command, tagpub};
+use support::command::{command, tagpub};
 use support::config::{write_config, write_config_named};
 use support::server::{TestServer, start};
 use support::wait::wait_for;
@@ -183,7 +183,7 @@ fn an_earlier_repository_gaining_a_served_name_does_not_take_it_over() {
     assert!(reason.contains(&b_path), "{reason}");
 
     // `check` reads the catalog's owner and agrees with what is served.
-    let Ran { code, stdout, .. } = tagpub(&server.config_path, &["check"]);
+    let (code, stdout, _) = tagpub(&server.config_path, &["check"]);
     assert_eq!(code, 0, "{stdout}");
     let a_section = section(&stdout, &a_path);
     assert!(
@@ -227,11 +227,7 @@ fn check_and_sync_name_both_repositories_holding_one_package() {
     let first = p.restricted.path().display().to_string();
     let second = p.open.path().display().to_string();
 
-    let Ran {
-        code,
-        stdout,
-        stderr,
-    } = tagpub(&config, &["check"]);
+    let (code, stdout, stderr) = tagpub(&config, &["check"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(
         section(&stdout, &first).contains("serve   2.0.0 (tag v2.0.0)"),
@@ -247,11 +243,7 @@ fn check_and_sync_name_both_repositories_holding_one_package() {
     );
     assert!(!dir.path().join("data").exists(), "check wrote nothing");
 
-    let Ran {
-        code,
-        stdout,
-        stderr,
-    } = tagpub(&config, &["sync"]);
+    let (code, stdout, stderr) = tagpub(&config, &["sync"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(
         stdout.contains("new shared_pkg 2.0.0 (tag v2.0.0)"),
@@ -269,7 +261,7 @@ fn check_and_sync_name_both_repositories_holding_one_package() {
         "{stderr}"
     );
     // With a catalog, `check` says what the store decided, read without writing.
-    let Ran { code, stdout, .. } = tagpub(&config, &["check"]);
+    let (code, stdout, _) = tagpub(&config, &["check"]);
     assert_eq!(code, 0, "{stdout}");
     assert!(
         section(&stdout, &second).contains(&format!(

@@ -7,7 +7,7 @@ use crate::support;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use support::GitRepo;
-use support::command::{command, tagpub};
+use support::command::{command, tagpub_text};
 use support::config::write_config;
 use support::server::start;
 use support::tarball::package_archive;
@@ -16,6 +16,7 @@ use tagpub::auth::token;
 
 const MEMBERS: &str = "members:\n  - {email: admin@acme.dev, admin: true}\n";
 
+/// The admin and `git` as the only repository.
 fn members_and(git: &GitRepo) -> String {
     format!("{MEMBERS}repositories:\n  - url: {}\n", git.url())
 }
@@ -47,10 +48,9 @@ fn a_zero_byte_database_refuses_every_command_and_touches_nothing() {
     git.release("pkg", "1.0.0", "v1.0.0");
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &members_and(&git));
-    let (code, out) = tagpub(&config, &["sync"]).code_and_text();
+    let (code, out) = tagpub_text(&config, &["sync"]);
     assert_eq!(code, 0, "{out}");
-    let (code, out) =
-        tagpub(&config, &["token", "issue", "--member", "admin@acme.dev"]).code_and_text();
+    let (code, out) = tagpub_text(&config, &["token", "issue", "--member", "admin@acme.dev"]);
     assert_eq!(code, 0, "{out}");
     let db = dir.path().join("data/tagpub.sqlite3");
     std::fs::File::options()
@@ -69,7 +69,7 @@ fn a_zero_byte_database_refuses_every_command_and_touches_nothing() {
         &["audit"],
         &["backup", backup.to_str().unwrap()],
     ] {
-        let (code, out) = tagpub(&config, args).code_and_text();
+        let (code, out) = tagpub_text(&config, args);
         assert_ne!(code, 0, "tagpub {args:?} must refuse: {out}");
         assert!(
             out.contains("is empty (0 bytes)")
@@ -89,7 +89,7 @@ fn a_fresh_data_dir_initialises_and_is_private() {
     git.release("pkg", "1.0.0", "v1.0.0");
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &members_and(&git));
-    let (code, out) = tagpub(&config, &["sync"]).code_and_text();
+    let (code, out) = tagpub_text(&config, &["sync"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("1 new version(s)"), "{out}");
     #[cfg(unix)]
@@ -134,13 +134,13 @@ fn a_backup_made_while_the_server_runs_restores_tokens_uploads_and_versions() {
     let before = (listed(&admin, "gitpkg"), listed(&admin, "uploaded"));
 
     let backup = dir.path().join("backup.sqlite3");
-    let (code, out) = tagpub(&s.config_path, &["backup", backup.to_str().unwrap()]).code_and_text();
+    let (code, out) = tagpub_text(&s.config_path, &["backup", backup.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains("2 version(s), 1 token(s), 1 uploaded package(s)"),
         "{out}"
     );
-    let (code, out) = tagpub(&s.config_path, &["backup", backup.to_str().unwrap()]).code_and_text();
+    let (code, out) = tagpub_text(&s.config_path, &["backup", backup.to_str().unwrap()]);
     assert_ne!(code, 0, "an existing backup is not replaced silently");
     assert!(out.contains("--force"), "{out}");
 
@@ -162,11 +162,10 @@ fn a_backup_made_while_the_server_runs_restores_tokens_uploads_and_versions() {
     );
     let stranger = s.client().with_token(later.secret.expose());
     assert_eq!(stranger.get_api("api/packages/gitpkg").unwrap().status, 401);
-    let (code, out) = tagpub(
+    let (code, out) = tagpub_text(
         &s.config_path,
         &["backup", "--force", backup.to_str().unwrap()],
-    )
-    .code_and_text();
+    );
     assert_eq!(code, 0, "{out}");
 }
 
@@ -184,6 +183,7 @@ fn wait_for_text(path: &Path, needle: &str, times: usize) -> String {
     })
 }
 
+/// The last `n` characters of `text`, where a long log ends.
 fn last_chars(text: &str, n: usize) -> &str {
     let skip = text.chars().count().saturating_sub(n);
     text.char_indices()

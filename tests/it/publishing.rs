@@ -7,7 +7,7 @@ use crate::support;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use std::io::Write;
-use support::command::tagpub;
+use support::command::{tagpub, tagpub_text};
 use support::server::{TestServer, start};
 use support::snapshot::redacted;
 use support::tarball::{gzip, package_archive, raw_entry, tar_gz};
@@ -497,7 +497,7 @@ fn the_audit_trail_records_who_did_what() {
             .all(|e| e["actor"] == "alice@acme.dev")
     );
 
-    let text = tagpub(&r.server.config_path, &["audit", "--package", "audited"]).stdout;
+    let (_, text, _) = tagpub(&r.server.config_path, &["audit", "--package", "audited"]);
     assert!(
         text.contains("alice@acme.dev") && text.contains("retract") && text.contains("publish"),
         "{text}"
@@ -510,8 +510,8 @@ fn the_command_line_retracts_and_manages_uploaders() {
     let alice = as_member(&r.server, "alice@acme.dev");
     alice.publish(&package("managed", "1.0.0")).unwrap();
     let tagpub = |args: &[&str]| {
-        let ran = tagpub(&r.server.config_path, args);
-        (ran.code == 0, ran.text())
+        let (code, text) = tagpub_text(&r.server.config_path, args);
+        (code == 0, text)
     };
     let (ok, out) = tagpub(&["package", "retract", "managed", "1.0.0"]);
     assert!(ok && out.contains("retracted"), "{out}");

@@ -5,7 +5,7 @@
 use crate::support;
 
 use serde_json::json;
-use support::command::{Ran, tagpub};
+use support::command::tagpub;
 use support::server::{TestServer, start};
 use support::{GitRepo, PubClient, RawResponse};
 use tagpub::auth::token;
@@ -335,11 +335,7 @@ fn a_far_future_expiry_already_in_the_database_still_lists() {
             assert_eq!(expiry(id), Some(json!("9999-12-31T23:59:59Z")), "{body}");
         }
     }
-    let Ran {
-        code,
-        stdout,
-        stderr,
-    } = tagpub(
+    let (code, stdout, stderr) = tagpub(
         &r.server.config_path,
         &["token", "list", "--member", "bob@acme.dev"],
     );
@@ -354,11 +350,7 @@ fn a_far_future_expiry_already_in_the_database_still_lists() {
 #[test]
 fn the_command_line_refuses_a_far_future_expiry_before_storing_anything() {
     let r = registry();
-    let Ran {
-        code,
-        stdout,
-        stderr,
-    } = tagpub(
+    let (code, stdout, stderr) = tagpub(
         &r.server.config_path,
         &[
             "token",
@@ -376,11 +368,7 @@ fn the_command_line_refuses_a_far_future_expiry_before_storing_anything() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(stored(&r.server, "bob@acme.dev"), 0);
-    let Ran {
-        code,
-        stdout,
-        stderr,
-    } = tagpub(&r.server.config_path, &["token", "list"]);
+    let (code, stdout, stderr) = tagpub(&r.server.config_path, &["token", "list"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
 }
 

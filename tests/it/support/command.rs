@@ -1,5 +1,5 @@
 //! The `tagpub` binary run the way an operator runs it: `tagpub -c <config> <command>`,
-//! to the end (`tagpub`, `command`) or as a daemon (`daemon::Daemon`).
+//! to the end (`tagpub`, `tagpub_text`, `command`) or as a daemon (`daemon::Daemon`).
 
 use std::path::Path;
 use std::process::Command;
@@ -18,40 +18,19 @@ pub fn command(config: &Path, args: &[&str]) -> Command {
     command
 }
 
-/// How a command ended and what it printed.
-#[derive(Debug)]
-pub struct Ran {
-    /// The exit code; -1 if a signal ended it.
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Ran {
-    /// stdout, then stderr: for messages that may be on either.
-    pub fn text(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-
-    /// The exit code and [`Ran::text`].
-    pub fn code_and_text(self) -> (i32, String) {
-        (self.code, self.text())
-    }
-
-    /// [`Ran::text`], after checking that the command succeeded.
-    pub fn expect_success(self, what: &str) -> String {
-        let text = self.text();
-        assert_eq!(self.code, 0, "{what} failed: {text}");
-        text
-    }
-}
-
-/// Runs `tagpub -c <config> <args>` to the end.
-pub fn tagpub(config: &Path, args: &[&str]) -> Ran {
+/// Runs `tagpub -c <config> <args>` to the end: its exit code (-1 if a signal ended
+/// it), stdout and stderr.
+pub fn tagpub(config: &Path, args: &[&str]) -> (i32, String, String) {
     let out = command(config, args).output().expect("run tagpub");
-    Ran {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// [`tagpub`] with stdout and stderr as one text, for messages that may be on either.
+pub fn tagpub_text(config: &Path, args: &[&str]) -> (i32, String) {
+    let (code, stdout, stderr) = tagpub(config, args);
+    (code, stdout + &stderr)
 }
