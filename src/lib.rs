@@ -15,4 +15,5 @@ pub mod publish;
 pub mod release;
 pub mod report;
 pub mod store;
+pub mod web;
 pub mod webhook;

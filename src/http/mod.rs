@@ -12,6 +12,7 @@ mod packages;
 mod publish;
 mod status;
 mod tokens;
+mod web;
 
 pub use error::{ApiError, challenge_message};
 
@@ -62,7 +63,11 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/packages/{name}/versions/{version}/archive.tar.gz",
             get(archives::legacy_redirect),
         )
-        .route("/packages/{name}/versions/{file}", get(archives::download))
+        // Shared with the web UI's version pages; archives answer as before.
+        .route(
+            "/packages/{name}/versions/{file}",
+            get(web::version_or_archive),
+        )
         .route(
             "/api/tokens",
             get(tokens::list)
@@ -80,6 +85,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/status", get(status::status))
         .route("/metrics", get(status::metrics))
         .route("/healthz", get(health::healthz))
+        .merge(web::routes())
+        .layer(web::caches())
         .fallback(not_found)
         .with_state(state);
     let routes = if prefix == "/" {
