@@ -1,7 +1,7 @@
 //! Markdown of READMEs and CHANGELOGs to safe HTML: CommonMark with GitHub's extensions
 //! (pulldown-cmark), then sanitized (ammonia) so that nothing a package author writes
 //! runs in a reader's browser: no scripts, event handlers, `javascript:` URLs, iframes,
-//! forms or styles beyond table alignment.
+//! forms or inline styles (which the pages' Content-Security-Policy would refuse anyway).
 //!
 //! Relative links and images point into the package's archive: a target that is a file
 //! of the archive becomes the URL that serves it; any other relative target is dropped
@@ -10,7 +10,7 @@
 use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 /// Where the links of one rendered document point.
 pub struct Links<'a> {
@@ -67,9 +67,6 @@ fn sanitizer<'a>(links: &'a Links<'a>) -> ammonia::Builder<'a> {
     let mut b = ammonia::Builder::default();
     b.add_tags(["input"])
         .add_tag_attributes("input", ["type", "checked", "disabled"])
-        .add_tag_attributes("th", ["style"])
-        .add_tag_attributes("td", ["style"])
-        .filter_style_properties(HashSet::from(["text-align"]))
         .add_generic_attributes(["id"])
         .id_prefix(Some(links.id_prefix))
         .add_allowed_classes(

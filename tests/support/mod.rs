@@ -21,6 +21,7 @@ pub mod listing;
 pub mod publish;
 pub mod server;
 pub mod version;
+pub mod web;
 
 pub use archive::{Extracted, extract};
 pub use client::{ClientError, Download, PubClient, RawResponse};

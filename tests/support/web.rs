@@ -1,0 +1,378 @@
+//! A browser's side of tagpub's web UI over plain HTTP: pages asked for the way a browser
+//! navigates (`Accept: text/html…`), cookies kept as a browser keeps them (per name,
+//! removed by `Max-Age=0`), forms posted with the `Origin` a browser sends.
+//!
+//! Blocking, like the pub client emulation: call it from a plain `#[test]`.
+
+use super::git::GitRepo;
+use super::server::TestServer;
+use reqwest::blocking::Client;
+use reqwest::header::{self, HeaderMap};
+use reqwest::redirect::Policy;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+/// What Chromium sends when it navigates to a page.
+pub const BROWSER_ACCEPT: &str =
+    "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
+
+/// One answer.
+#[derive(Debug)]
+pub struct Page {
+    pub status: u16,
+    pub headers: HeaderMap,
+    /// The body as sent.
+    pub html: String,
+}
+
+impl Page {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Every `Set-Cookie` header.
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_string))
+            .collect()
+    }
+
+    /// The body with tags removed and entities decoded: the text a person reads.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        let mut in_tag = false;
+        for c in self.html.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' if in_tag => {
+                    in_tag = false;
+                    out.push(' ');
+                }
+                c if !in_tag => out.push(c),
+                _ => {}
+            }
+        }
+        unescape(&out)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The value of the first hidden field `name` of the page's forms.
+    pub fn field(&self, name: &str) -> Option<String> {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self.html.find(&marker)? + marker.len();
+        let end = self.html[start..].find('"')? + start;
+        Some(unescape(&self.html[start..end]))
+    }
+}
+
+/// Decodes the entities askama and ammonia write.
+pub fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&#47;", "/")
+        .replace("&amp;", "&")
+}
+
+/// A browser pointed at a registry: its cookies, and the origin it sends with forms.
+pub struct Browser {
+    base_url: String,
+    http: Client,
+    cookies: RefCell<BTreeMap<String, String>>,
+}
+
+impl Browser {
+    /// `base_url` ends with `/`.
+    pub fn new(base_url: &str) -> Browser {
+        Browser {
+            base_url: base_url.to_string(),
+            http: Client::builder()
+                .redirect(Policy::none())
+                .build()
+                .expect("an HTTP client"),
+            cookies: RefCell::new(BTreeMap::new()),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`: what the browser sends as `Origin`.
+    pub fn origin(&self) -> String {
+        let url = reqwest::Url::parse(&self.base_url).expect("base URL");
+        url.origin().ascii_serialization()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path.trim_start_matches('/'))
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.borrow().get(name).cloned()
+    }
+
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        self.cookies
+            .borrow_mut()
+            .insert(name.to_string(), value.to_string());
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .borrow()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep_cookies(&self, headers: &HeaderMap) {
+        for value in headers.get_all(header::SET_COOKIE) {
+            let Ok(value) = value.to_str() else { continue };
+            let mut attributes = value.split(';').map(str::trim);
+            let Some((name, v)) = attributes.next().and_then(|p| p.split_once('=')) else {
+                continue;
+            };
+            let gone = attributes.any(|a| a.eq_ignore_ascii_case("Max-Age=0"));
+            let mut cookies = self.cookies.borrow_mut();
+            if gone {
+                cookies.remove(name);
+            } else {
+                cookies.insert(name.to_string(), v.to_string());
+            }
+        }
+    }
+
+    fn send(&self, request: reqwest::blocking::RequestBuilder) -> Page {
+        let cookies = self.cookie_header();
+        let request = if cookies.is_empty() {
+            request
+        } else {
+            request.header(header::COOKIE, cookies)
+        };
+        let response = request.send().expect("the registry answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        self.keep_cookies(&headers);
+        Page {
+            status,
+            headers,
+            html: response.text().expect("a text body"),
+        }
+    }
+
+    /// Navigates to `path` (relative to the base URL).
+    pub fn get(&self, path: &str) -> Page {
+        self.send(
+            self.http
+                .get(self.url(path))
+                .header(header::ACCEPT, BROWSER_ACCEPT),
+        )
+    }
+
+    /// Posts a form to `path` from a page of `origin` (`None`: no `Origin` header).
+    pub fn post_from(&self, origin: Option<&str>, path: &str, form: &[(&str, &str)]) -> Page {
+        let mut request = self
+            .http
+            .post(self.url(path))
+            .header(header::ACCEPT, BROWSER_ACCEPT)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(
+                form.iter()
+                    .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+                    .collect::<Vec<_>>()
+                    .join("&"),
+            );
+        if let Some(origin) = origin {
+            request = request.header(header::ORIGIN, origin);
+        }
+        self.send(request)
+    }
+
+    /// Posts a form to `path` from one of the registry's pages.
+    pub fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.post_from(Some(&self.origin()), path, form)
+    }
+
+    /// Signs in with `token` through the sign-in form; returns the answer to the post.
+    pub fn sign_in(&self, token: &str) -> Page {
+        let form = self.get("login");
+        assert_eq!(form.status, 200, "the sign-in page: {}", form.html);
+        let csrf = form
+            .field("csrf")
+            .expect("the sign-in form has a CSRF field");
+        self.post("login", &[("csrf", &csrf), ("token", token), ("next", "")])
+    }
+}
+
+fn encode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// Members and teams of the web UI's registries: alice leads `mobile`, whose member is
+/// the CI member; bob is in no team.
+pub const MEMBERS: &str = "members:
+  - {email: admin@acme.dev, admin: true}
+  - {email: alice@acme.dev}
+  - {email: ci-mobile@acme.dev}
+  - {email: bob@acme.dev}
+teams:
+  - {name: mobile, leaders: [alice@acme.dev], members: [ci-mobile@acme.dev]}
+";
+
+/// A PNG of one transparent pixel.
+pub const PIXEL_PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00, 0x01, 0x00, 0x00,
+    0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae,
+    0x42, 0x60, 0x82,
+];
+
+/// The README of `open_pkg`: GitHub markdown, an image from the archive, and every kind
+/// of active content a sanitizer must remove.
+pub const HOSTILE_README: &str = "# Open package
+
+It opens things, with style. ![logo](doc/logo.png)
+
+- [x] tables
+- [ ] rockets
+
+| what | how |
+|------|-----|
+| open | `open_pkg.open()` |
+
+```dart
+import 'package:open_pkg/open_pkg.dart';
+```
+
+<script>alert('script')</script>
+
+<img src=\"https://img.example/x.png\" onerror=\"alert('onerror')\">
+
+[a trap](javascript:alert('link'))
+
+<a href=\"JAVASCRIPT:alert('upper')\">another</a>
+
+<iframe src=\"https://evil.example/\"></iframe>
+
+<div onclick=\"alert('click')\" style=\"position:fixed\">clickable</div>
+";
+
+/// Writes `pubspec.yaml` (with `extra` lines) and a library, commits and tags.
+pub fn release_with(repo: &GitRepo, name: &str, version: &str, tag: &str, extra: &str) {
+    repo.write(
+        "pubspec.yaml",
+        format!(
+            "name: {name}\nversion: {version}\ndescription: The {name} package, for the web UI's tests.\nenvironment:\n  sdk: ^3.0.0\n{extra}"
+        ),
+    );
+    repo.write(
+        &format!("lib/{name}.dart"),
+        format!("const String version = '{version}';\n"),
+    );
+    repo.commit(&format!("release {name} {version}"));
+    repo.tag(tag);
+}
+
+/// A tag whose pubspec says another version: refused, with a reason.
+pub fn bad_tag(repo: &GitRepo, name: &str, pubspec_version: &str, tag: &str) {
+    release_with(repo, name, pubspec_version, tag, "");
+}
+
+/// A registry with three repositories: `open_pkg` (every member reads it; a hostile
+/// README, a CHANGELOG, a pre-release, a refused tag `v2.0.0`; discontinued in favour
+/// of `secret_pkg`), `secret_pkg` (team mobile; a refused tag `v1.5.0`) and
+/// `broken_pkg` (team mobile; its only tag refused, so nothing is served).
+pub struct WebRegistry {
+    pub server: TestServer,
+    pub open: GitRepo,
+    pub secret: GitRepo,
+    pub broken: GitRepo,
+    _dir: tempfile::TempDir,
+}
+
+pub fn web_registry(anonymous_read: bool) -> WebRegistry {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // The server's address must be known before the pubspecs that depend on it are
+    // written, so the repositories are filled after the start and synced then.
+    let (open, secret, broken) = (GitRepo::init(), GitRepo::init(), GitRepo::init());
+    let body = format!(
+        "access:\n  anonymous_read: {anonymous_read}\n{MEMBERS}repositories:
+  - url: {}
+    poll_interval: 1h
+    packages:
+      - {{path: ., discontinued: true, replaced_by: secret_pkg}}
+  - url: {}
+    teams: [mobile]
+    poll_interval: 1h
+  - url: {}
+    teams: [mobile]
+    poll_interval: 1h
+",
+        open.path().display(),
+        secret.path().display(),
+        broken.path().display()
+    );
+    let server = super::server::start(dir.path(), "", &body);
+    open.write("README.md", HOSTILE_README)
+        .write(
+            "CHANGELOG.md",
+            "## 1.0.0\n\n- First release of the opener.\n",
+        )
+        .write("doc/logo.png", PIXEL_PNG);
+    let deps = format!(
+        "homepage: https://example.com/open_pkg\ndependencies:\n  path: ^1.8.0\n  secret_pkg:\n    hosted: {}\n    version: ^1.0.0\n",
+        server.base_url
+    );
+    release_with(&open, "open_pkg", "1.0.0", "v1.0.0", &deps);
+    release_with(&open, "open_pkg", "1.1.0-beta.1", "v1.1.0-beta.1", &deps);
+    bad_tag(&open, "open_pkg", "1.9.9", "v2.0.0");
+    secret.write(
+        "README.md",
+        "# Secret\n\nOnly the mobile team reads this.\n",
+    );
+    release_with(&secret, "secret_pkg", "1.0.0", "v1.0.0", "");
+    bad_tag(&secret, "secret_pkg", "1.4.0", "v1.5.0");
+    bad_tag(&broken, "broken_pkg", "0.9.0", "v1.0.0");
+    server.sync();
+    WebRegistry {
+        server,
+        open,
+        secret,
+        broken,
+        _dir: dir,
+    }
+}
+
+/// A token for `member`, issued as `tagpub token issue` does.
+pub fn token_for(server: &TestServer, member: &str) -> String {
+    tagpub::auth::token::issue(
+        &server.state.store,
+        member,
+        "test",
+        None,
+        tagpub::clock::now(),
+    )
+    .expect("issue a token")
+    .secret
+    .expose()
+    .to_string()
+}
+
+/// A browser signed in as `member` with a fresh token; returns the token too.
+pub fn signed_in(server: &TestServer, member: &str) -> (Browser, String) {
+    let token = token_for(server, member);
+    let browser = Browser::new(&server.base_url);
+    let answer = browser.sign_in(&token);
+    assert_eq!(
+        answer.status, 303,
+        "signing in as {member}: {}",
+        answer.html
+    );
+    (browser, token)
+}
