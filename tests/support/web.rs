@@ -60,6 +60,15 @@ impl Page {
             .join(" ")
     }
 
+    /// The text inside the element with id `id` (which holds no other element).
+    pub fn element_text(&self, id: &str) -> Option<String> {
+        let marker = format!("id=\"{id}\"");
+        let start = self.html.find(&marker)?;
+        let open_end = self.html[start..].find('>')? + start + 1;
+        let close = self.html[open_end..].find('<')? + open_end;
+        Some(unescape(&self.html[open_end..close]).trim().to_string())
+    }
+
     /// The value of the first hidden field `name` of the page's forms.
     pub fn field(&self, name: &str) -> Option<String> {
         let marker = format!("name=\"{name}\" value=\"");
