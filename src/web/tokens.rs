@@ -62,6 +62,13 @@ pub struct TokensPage {
     pub env_var: &'static str,
 }
 
+impl TokensPage {
+    /// Whether the tokens shown are the visitor's own.
+    pub fn own(&self) -> bool {
+        self.layout.member.as_deref() == Some(self.member.as_str())
+    }
+}
+
 fn uploaded(state: &AppState) -> Result<Vec<UploadedPackage>, Error> {
     state
         .store

@@ -272,6 +272,39 @@ import 'package:open_pkg/open_pkg.dart';
 <div onclick=\"alert('click')\" style=\"position:fixed\">clickable</div>
 ";
 
+/// The README of `acme_widgets`: what a package's README usually holds.
+pub const WIDGETS_README: &str = "# acme_widgets
+
+Buttons, cards and dialogs in Acme's design language, for every Flutter app of the team.
+
+## Install
+
+```sh
+dart pub add acme_widgets --hosted-url https://pub.acme.dev/
+```
+
+## Use
+
+```dart
+import 'package:acme_widgets/acme_widgets.dart';
+
+final button = AcmeButton(label: 'Pay now', onPressed: pay);
+```
+
+| Widget | Since | Notes |
+|--------|-------|-------|
+| `AcmeButton` | 1.0.0 | primary and secondary styles |
+| `AcmeCard` | 1.1.0 | with an optional header image |
+| `AcmeDialog` | 1.2.0 | confirms before destructive actions |
+
+- [x] light and dark themes
+- [x] right-to-left layouts
+- [ ] tablet layouts
+
+> [!NOTE]
+> Colours follow the design system; see `doc/colours.md`.
+";
+
 /// Writes `pubspec.yaml` (with `extra` lines) and a library, commits and tags.
 pub fn release_with(repo: &GitRepo, name: &str, version: &str, tag: &str, extra: &str) {
     repo.write(
@@ -293,15 +326,17 @@ pub fn bad_tag(repo: &GitRepo, name: &str, pubspec_version: &str, tag: &str) {
     release_with(repo, name, pubspec_version, tag, "");
 }
 
-/// A registry with three repositories: `open_pkg` (every member reads it; a hostile
+/// A registry with four repositories: `open_pkg` (every member reads it; a hostile
 /// README, a CHANGELOG, a pre-release, a refused tag `v2.0.0`; discontinued in favour
-/// of `secret_pkg`), `secret_pkg` (team mobile; a refused tag `v1.5.0`) and
-/// `broken_pkg` (team mobile; its only tag refused, so nothing is served).
+/// of `secret_pkg`), `secret_pkg` (team mobile; a refused tag `v1.5.0`), `broken_pkg`
+/// (team mobile; its only tag refused, so nothing is served) and `acme_widgets` (every
+/// member; a README and CHANGELOG as people write them, four versions).
 pub struct WebRegistry {
     pub server: TestServer,
     pub open: GitRepo,
     pub secret: GitRepo,
     pub broken: GitRepo,
+    pub widgets: GitRepo,
     _dir: tempfile::TempDir,
 }
 
@@ -310,6 +345,7 @@ pub fn web_registry(anonymous_read: bool) -> WebRegistry {
     // The server's address must be known before the pubspecs that depend on it are
     // written, so the repositories are filled after the start and synced then.
     let (open, secret, broken) = (GitRepo::init(), GitRepo::init(), GitRepo::init());
+    let widgets = GitRepo::init();
     let body = format!(
         "access:\n  anonymous_read: {anonymous_read}\n{MEMBERS}repositories:
   - url: {}
@@ -322,10 +358,13 @@ pub fn web_registry(anonymous_read: bool) -> WebRegistry {
   - url: {}
     teams: [mobile]
     poll_interval: 1h
+  - url: {}
+    poll_interval: 1h
 ",
         open.path().display(),
         secret.path().display(),
-        broken.path().display()
+        broken.path().display(),
+        widgets.path().display()
     );
     let server = super::server::start(dir.path(), "", &body);
     open.write("README.md", HOSTILE_README)
@@ -348,12 +387,37 @@ pub fn web_registry(anonymous_read: bool) -> WebRegistry {
     release_with(&secret, "secret_pkg", "1.0.0", "v1.0.0", "");
     bad_tag(&secret, "secret_pkg", "1.4.0", "v1.5.0");
     bad_tag(&broken, "broken_pkg", "0.9.0", "v1.0.0");
+    widgets
+        .write("README.md", WIDGETS_README)
+        .write("doc/colours.md", "# Colours\n");
+    let flutter = "dependencies:\n  flutter:\n    sdk: flutter\n  intl: ^0.19.0\n";
+    for (version, change) in [
+        ("1.0.0", "AcmeButton"),
+        ("1.1.0", "AcmeCard"),
+        ("1.2.0-dev.1", "AcmeDialog, for trying"),
+        ("1.2.0", "AcmeDialog"),
+    ] {
+        let log = widgets.path().join("CHANGELOG.md");
+        let old = std::fs::read_to_string(&log).unwrap_or_default();
+        widgets.write(
+            "CHANGELOG.md",
+            format!("## {version}\n\n- {change}.\n\n{old}"),
+        );
+        release_with(
+            &widgets,
+            "acme_widgets",
+            version,
+            &format!("v{version}"),
+            flutter,
+        );
+    }
     server.sync();
     WebRegistry {
         server,
         open,
         secret,
         broken,
+        widgets,
         _dir: dir,
     }
 }
