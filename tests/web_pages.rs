@@ -332,3 +332,50 @@ fn admin_page_is_for_admins() {
     assert!(text.contains(" ok "), "{text}");
     assert!(text.contains("broken_pkg tag v1.0.0"), "{text}");
 }
+
+#[test]
+fn pages_work_under_a_path_prefix() {
+    let repo = support::GitRepo::init();
+    repo.write("README.md", "# Prefixed\n\n![logo](logo.png)\n")
+        .write("logo.png", support::web::PIXEL_PNG);
+    repo.release("prefixed_pkg", "1.0.0", "v1.0.0");
+    let dir = tempfile::tempdir().unwrap();
+    let body = format!(
+        "{}repositories:\n  - url: {}\n    poll_interval: 1h\n",
+        support::web::MEMBERS,
+        repo.path().display()
+    );
+    let s = support::server::start(dir.path(), "registry/", &body);
+    s.sync();
+    let (b, _) = signed_in(&s, "bob@acme.dev");
+    let list = b.get("");
+    assert_eq!(list.status, 200, "{}", list.html);
+    assert!(
+        list.html
+            .contains("href=\"/registry/packages/prefixed_pkg\"")
+    );
+    assert!(list.html.contains("href=\"/registry/static/app.css?v="));
+    let cookie = b.cookie("tagpub_session");
+    assert!(cookie.is_some());
+    let page = b.get("packages/prefixed_pkg");
+    assert_eq!(page.status, 200);
+    let logo = "/registry/packages/prefixed_pkg/versions/1.0.0/files/logo.png";
+    assert!(
+        page.html.contains(&format!("src=\"{logo}\"")),
+        "{}",
+        page.html
+    );
+    assert_eq!(b.get("static/app.css").status, 200);
+    assert_eq!(
+        b.get("packages/prefixed_pkg/versions/1.0.0/files/logo.png")
+            .status,
+        200
+    );
+    assert_eq!(b.get("tokens").status, 200);
+    let api = s.client().get_api("").unwrap();
+    assert_eq!(api.status, 404);
+    assert_eq!(
+        api.json()["error"]["message"],
+        "nothing is served at /registry/"
+    );
+}

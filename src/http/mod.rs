@@ -28,6 +28,7 @@ pub const JSON: &str = "application/json; charset=utf-8";
 /// All routes, nested under `base_url`'s path.
 pub fn router(state: Arc<AppState>) -> Router {
     let prefix = state.base_path();
+    let pages = web::caches();
     let api = Router::new()
         // `versions` is a legal package name: these static routes must win over
         // `api/packages/{name}/…` (§1.6); the router prefers static segments.
@@ -86,14 +87,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(status::metrics))
         .route("/healthz", get(health::healthz))
         .merge(web::routes())
-        .layer(web::caches())
+        .layer(pages.clone())
         .fallback(not_found)
-        .with_state(state);
+        .with_state(state.clone());
     let routes = if prefix == "/" {
         api
     } else {
         Router::new()
             .nest(prefix.trim_end_matches('/'), api)
+            .merge(web::prefix_root(&prefix, state, pages))
             .fallback(not_found)
     };
     harden(routes)

@@ -50,6 +50,19 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/static/{file}", get(browse::asset))
 }
 
+/// The package list at `base_url` itself when it has a path (`/prefix/`): nesting serves
+/// `/prefix` and `/prefix/…`, but `/prefix/` is the URL people open.
+pub fn prefix_root(
+    prefix: &str,
+    state: Arc<AppState>,
+    caches: axum::Extension<Arc<Web>>,
+) -> Router {
+    Router::new()
+        .route(prefix, get(browse::index).fallback(super::not_found))
+        .layer(caches)
+        .with_state(state)
+}
+
 /// The caches the pages share, for `axum::Extension`.
 pub fn caches() -> axum::Extension<Arc<Web>> {
     axum::Extension(Arc::new(Web::default()))
