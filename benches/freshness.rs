@@ -12,7 +12,7 @@
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use tagpub::app::{self, AppState};
+use tagpub::app::AppState;
 use tagpub::config::Config;
 
 fn git(dir: &Path, args: &[&str]) {
@@ -88,7 +88,7 @@ fn serve(dir: &Path, repos: &str) -> Server {
     let s = state.clone();
     runtime.spawn(async move {
         let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-        app::serve(s, listener, async move {
+        tagpub::server::serve(s, listener, async move {
             let _ = rx.await;
         })
         .await

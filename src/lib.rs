@@ -10,10 +10,13 @@ pub mod config;
 pub mod git;
 pub mod http;
 pub mod index;
+#[cfg(test)]
+mod layers;
 pub mod package;
 pub mod publish;
 pub mod release;
 pub mod report;
+pub mod server;
 pub mod store;
 pub mod web;
 pub mod webhook;

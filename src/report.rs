@@ -18,19 +18,28 @@ pub fn chain(e: &dyn std::error::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot read the config file x.yaml")]
+    struct Read {
+        #[source]
+        source: std::io::Error,
+    }
+
     #[test]
-    fn a_store_error_is_logged_with_its_sqlite_cause() {
-        let e = crate::store::Error::Query {
-            doing: "adding a version",
-            source: rusqlite::Error::SqliteFailure(
-                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
-                Some("database is locked".into()),
-            ),
+    fn every_cause_is_named_once() {
+        let e = Read {
+            source: std::io::Error::other("permission denied"),
         };
-        let text = super::chain(&e);
-        assert!(
-            text.starts_with("catalog query failed while adding a version: database is locked"),
-            "{text}"
+        assert_eq!(
+            super::chain(&e),
+            "cannot read the config file x.yaml: permission denied"
+        );
+        let repeated = Read {
+            source: std::io::Error::other("cannot read the config file x.yaml"),
+        };
+        assert_eq!(
+            super::chain(&repeated),
+            "cannot read the config file x.yaml"
         );
     }
 }

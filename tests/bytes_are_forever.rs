@@ -145,3 +145,36 @@ fn two_tags_for_one_version_serve_one_archive() {
     assert!(report.rejected.is_empty(), "{:?}", report.rejected);
     assert_eq!(server.client().list("twice").unwrap().versions(), ["1.0.0"]);
 }
+
+/// Regression: an archive whose recorded commit id did not parse was skipped without a
+/// word, so it stayed missing while every pass looked clean.
+#[test]
+fn a_missing_archive_whose_recorded_commit_is_damaged_is_reported() {
+    let repo = GitRepo::init();
+    repo.release("damaged", "1.0.0", "v1.0.0");
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), "", &config(&repo));
+    server.sync();
+    server.stop();
+    for entry in walk(&dir.path().join("data/archives")) {
+        std::fs::remove_file(entry).unwrap();
+    }
+    let db = rusqlite::Connection::open(dir.path().join("data/tagpub.sqlite3")).unwrap();
+    db.execute(
+        "UPDATE versions SET source_commit = 'not-a-commit' WHERE package = 'damaged'",
+        [],
+    )
+    .unwrap();
+    drop(db);
+
+    let server = start(dir.path(), "", &config(&repo));
+    let report = server.sync().remove(0);
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("damaged 1.0.0") && w.contains("not-a-commit")),
+        "{:?}",
+        report.warnings
+    );
+}

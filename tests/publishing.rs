@@ -611,3 +611,106 @@ fn the_command_line_retracts_and_manages_uploaders() {
             .retracted
     );
 }
+
+#[test]
+fn a_store_failure_at_finalize_is_a_500_the_client_retries_and_no_refusal_in_the_audit_trail() {
+    let r = registry();
+    let alice = as_member(&r.server, "alice@acme.dev");
+    let bytes = package("unstorable", "1.0.0");
+    let form = alice.upload_form().unwrap();
+    let location = alice.upload(&form, &bytes).unwrap();
+    // The archive store cannot write: its directory is a regular file now, which stops
+    // root too (tests may run as root, for whom permissions are no obstacle).
+    let archives = r._dir.path().join("data/archives");
+    let kept = r._dir.path().join("archives.kept");
+    std::fs::rename(&archives, &kept).unwrap();
+    std::fs::write(&archives, b"not a directory").unwrap();
+    match alice.finalize(&location) {
+        Err(ClientError::Status { status, body, .. }) => {
+            assert_eq!(status, 500, "{body}");
+            assert!(!body.contains("archives"), "no internal detail: {body}");
+        }
+        other => panic!("expected a 500 the client retries, got {other:?}"),
+    }
+    let admin = as_member(&r.server, "admin@acme.dev");
+    let trail = admin.get_api("api/audit").unwrap().json();
+    let refusals: Vec<_> = trail["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "refuse")
+        .collect();
+    assert!(refusals.is_empty(), "{trail}");
+    // The client's retry succeeds once the store works again.
+    std::fs::remove_file(&archives).unwrap();
+    std::fs::rename(&kept, &archives).unwrap();
+    alice.finalize(&location).unwrap();
+    let v = alice.list("unstorable").unwrap();
+    assert_eq!(alice.download(v.version("1.0.0").unwrap()).unwrap(), bytes);
+}
+
+#[test]
+fn a_retried_finalize_of_a_refused_upload_gets_the_same_status_and_message() {
+    let r = registry();
+    let eve = as_member(&r.server, "eve@acme.dev");
+    let form = eve.upload_form().unwrap();
+    let location = eve.upload(&form, &package("eves_retry", "1.0.0")).unwrap();
+    let first = refused(eve.finalize(&location));
+    assert_eq!(first.0, 403, "{}", first.1);
+    assert_eq!(
+        refused(eve.finalize(&location)),
+        first,
+        "a replayed refusal"
+    );
+
+    let alice = as_member(&r.server, "alice@acme.dev");
+    let form = alice.upload_form().unwrap();
+    let location = alice.upload(&form, &package("Gitpkg", "1.0.0")).unwrap();
+    let first = refused(alice.finalize(&location));
+    assert_eq!(first.0, 400, "{}", first.1);
+    assert_eq!(
+        refused(alice.finalize(&location)),
+        first,
+        "a replayed refusal"
+    );
+}
+
+#[test]
+fn an_uploader_spelled_with_capitals_and_spaces_is_the_member() {
+    let r = registry();
+    let alice = as_member(&r.server, "alice@acme.dev");
+    alice.publish(&package("spelled", "1.0.0")).unwrap();
+    let add = alice
+        .request(
+            reqwest::Method::POST,
+            &alice.url("api/packages/spelled/uploaders"),
+            None,
+            true,
+        )
+        .json(&serde_json::json!({"email": " BOB@Acme.dev "}));
+    let answer = alice.send(add).unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let uploaders = || {
+        alice
+            .get_api("api/packages/spelled/uploaders")
+            .unwrap()
+            .json()["uploaders"]
+            .clone()
+    };
+    assert_eq!(
+        uploaders(),
+        serde_json::json!(["alice@acme.dev", "bob@acme.dev"])
+    );
+    let bob = as_member(&r.server, "bob@acme.dev");
+    bob.publish(&package("spelled", "1.1.0"))
+        .expect("bob, added by another spelling, publishes");
+    let remove = alice.request(
+        reqwest::Method::DELETE,
+        &alice.url("api/packages/spelled/uploaders/%20Bob@ACME.dev"),
+        None,
+        true,
+    );
+    let answer = alice.send(remove).unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(uploaders(), serde_json::json!(["alice@acme.dev"]));
+}

@@ -146,3 +146,69 @@ fn concurrent_syncs_of_many_repositories_keep_every_package_listed() {
         }
     }
 }
+
+/// Regression: when a fetch failed before reaching the mirror (here: its password is not
+/// set), a mirror that could not be opened either went unmentioned, so the report named
+/// only the password while nothing stored before could be read from git.
+#[test]
+fn a_broken_mirror_is_reported_beside_the_fetch_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = "https://git.invalid/acme/broken.git";
+    let mirror = tagpub::release::mirror_dir(&dir.path().join("data/mirrors"), url);
+    std::fs::create_dir_all(&mirror).unwrap();
+    std::fs::write(mirror.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+    std::fs::write(mirror.join("config"), "[[[ not a git config\n").unwrap();
+    let server = start(
+        dir.path(),
+        "",
+        &format!(
+            "repositories:\n  - url: {url}\n    credentials: {{username: ci, password_env: TAGPUB_TEST_NEVER_SET}}\n    poll_interval: 1h\n"
+        ),
+    );
+    let report = server.sync().remove(0);
+    let error = report.fetch_error.expect("the failure is reported");
+    assert!(error.contains("TAGPUB_TEST_NEVER_SET"), "{error}");
+    assert!(
+        error.contains(&mirror.display().to_string()) && error.contains("cannot be opened"),
+        "the broken mirror is not mentioned: {error}"
+    );
+}
+
+/// Regression: when the tags of a mirror could not be listed after a failed fetch, the
+/// listing error replaced the fetch error in the report instead of joining it.
+#[test]
+fn a_mirror_with_damaged_refs_reports_the_fetch_and_the_listing_failure() {
+    let work = GitRepo::init();
+    work.release("refs_damaged", "1.0.0", "v1.0.0");
+    let bare = work.bare_clone();
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(
+        dir.path(),
+        "",
+        &format!(
+            "repositories:\n  - url: file://{}\n    poll_interval: 1h\n",
+            bare.path().display()
+        ),
+    );
+    assert_eq!(server.sync().remove(0).fetch_error, None);
+    let mirrors = dir.path().join("data/mirrors");
+    let mirror = std::fs::read_dir(&mirrors)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(mirror.join("packed-refs"), "damaged\n").unwrap();
+
+    let error = server
+        .sync()
+        .remove(0)
+        .fetch_error
+        .expect("the failure is reported");
+    assert!(error.contains("cannot fetch tags"), "{error}");
+    assert!(error.contains("cannot list the tags"), "{error}");
+    assert_eq!(
+        server.client().list("refs_damaged").unwrap().versions(),
+        ["1.0.0"]
+    );
+}

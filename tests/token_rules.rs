@@ -431,3 +431,55 @@ fn a_panicking_handler_answers_500_json_and_the_server_keeps_serving() {
     }
     runtime.shutdown_background();
 }
+
+#[test]
+fn a_member_spelled_with_capitals_and_spaces_is_the_same_member_over_http_and_the_command_line() {
+    let r = registry();
+    let s = &r.server;
+    let alice = client(s, "alice@acme.dev");
+    let alices_id = alice.get_api("api/tokens").unwrap().json()["tokens"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ids = |answer: RawResponse| -> Vec<String> {
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        answer.json()["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let admin = client(s, "admin@acme.dev");
+    for query in [
+        "api/tokens?member=alice@acme.dev",
+        "api/tokens?member=%20ALICE@acme.dev%20",
+        "api/tokens?member=+Alice@Acme.Dev%09",
+    ] {
+        assert_eq!(
+            ids(admin.get_api(query).unwrap()),
+            vec![alices_id.clone()],
+            "{query}"
+        );
+    }
+    // Issued over HTTP for a spelling, the token belongs to the member.
+    let issued = issue(&admin, json!({"member": " ALICE@acme.dev ", "name": "ci"}));
+    assert_eq!(issued.status, 201, "{}", issued.text());
+    assert_eq!(issued.json()["member"], "alice@acme.dev");
+    assert_eq!(stored(s, "alice@acme.dev"), 2);
+
+    let (code, out, err) = tagpub(&r, &["token", "list", "--member", " ALICE@acme.dev "]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&alices_id), "{out}");
+    assert_eq!(out.matches("alice@acme.dev").count(), 2, "{out}");
+    let (code, out, err) = tagpub(&r, &["token", "issue", "--member", "ALICE@Acme.dev"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("for alice@acme.dev"), "{out}");
+    assert_eq!(stored(s, "alice@acme.dev"), 3);
+    let (code, out, err) = tagpub(&r, &["token", "revoke", "--member", " Alice@acme.dev"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("revoked 3 token(s) of alice@acme.dev"),
+        "{out}"
+    );
+}

@@ -1,9 +1,11 @@
-//! Shared state and `serve()`: the one place where config, store, index, sync loops and
-//! the HTTP router are wired together.
+//! Shared state ([`AppState`]) and the background loops of a serving daemon: what a
+//! request or a sync pass needs, and keeping it current. Knows no HTTP; `server.rs`
+//! wires it to the router.
 
 mod live;
 mod poll;
 mod reload;
+pub mod schedule;
 pub mod status;
 
 use crate::config::{Config, Repository};
@@ -11,34 +13,26 @@ use crate::index::Index;
 use crate::release::{self, RepoReport};
 use crate::store::{self, Store};
 use arc_swap::ArcSwap;
+use schedule::Scheduler;
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::Arc;
-use tokio::sync::Mutex;
-use tracing::{error, info};
+use tokio::sync::watch;
+use tracing::error;
 
 /// Everything a request or a sync pass needs.
 pub struct AppState {
     pub config: ArcSwap<Config>,
     pub index: ArcSwap<Index>,
     pub store: Arc<Store>,
-    /// One lock per repository, so a repository is never synced twice at once.
-    sync_locks: std::sync::Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    /// When each repository is synced.
+    pub schedule: Scheduler,
     /// Last use of each token since the last flush: recording every read in the database
     /// would turn reads into writes, so uses are batched.
     token_uses: std::sync::Mutex<HashMap<String, i64>>,
-    /// Repositories (by config key) that have a running poll loop.
-    polling: std::sync::Mutex<std::collections::HashSet<String>>,
-    /// Wakes the poll loop of a repository (webhooks, git hooks, file watching). The
-    /// channel holds one pending wake-up, so bursts coalesce; it carries when tagpub
-    /// learned of the push.
-    wakers: std::sync::Mutex<HashMap<String, tokio::sync::mpsc::Sender<std::time::Instant>>>,
     pub tracker: status::Tracker,
     pub tokens: crate::auth::cache::TokenCache,
-    /// Limits concurrent sync passes to the number of cores.
-    sync_slots: tokio::sync::Semaphore,
-    /// Archives served recently, kept in memory.
-    pub hot: crate::http::hot::HotArchives,
+    /// Archives in demand, kept in memory.
+    pub hot: store::HotArchives,
     /// Serialises index updates: each reads the current index and stores a changed
     /// copy, so two at once would lose one of the changes.
     index_update: std::sync::Mutex<()>,
@@ -66,16 +60,11 @@ impl AppState {
             config: ArcSwap::from_pointee(config),
             index: ArcSwap::from_pointee(index),
             store: Arc::new(store),
-            sync_locks: Default::default(),
+            schedule: Default::default(),
             token_uses: Default::default(),
-            polling: Default::default(),
-            wakers: Default::default(),
             tracker: Default::default(),
             tokens: Default::default(),
             hot: Default::default(),
-            sync_slots: tokio::sync::Semaphore::new(
-                std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
-            ),
             index_update: Default::default(),
             deliveries: Default::default(),
         }))
@@ -118,52 +107,14 @@ impl AppState {
         Ok(())
     }
 
-    /// The listing of `package`, rendered from the store on its first request in this
-    /// index generation.
-    pub fn listing(
-        &self,
-        package: &crate::index::PackageView,
-    ) -> Result<crate::index::Body, store::Error> {
-        if let Some(body) = package.cached_listing() {
-            return Ok(body.clone());
-        }
-        let stored = self.store.catalog.versions_of(&package.name)?;
-        let body = crate::index::listing_body(&self.config.load(), package, &stored);
-        Ok(package.cache_listing(body))
-    }
-
-    /// `GET api/packages/{name}/versions/{version}`, rendered per request: only clients
-    /// older than Dart 2.14 ask for it.
-    pub fn version_info(
-        &self,
-        package: &crate::index::PackageView,
-        version: &str,
-    ) -> Result<Option<crate::index::Body>, store::Error> {
-        let stored = self.store.catalog.versions_of(&package.name)?;
-        Ok(stored
-            .iter()
-            .find(|s| s.version == version)
-            .and_then(|s| crate::index::version_body(&self.config.load(), package, s)))
-    }
-
-    /// Asks for a sync of repository `key` soon; returns false if it has no poll loop.
-    /// Many calls in a burst lead to one fetch.
+    /// Asks for a sync of repository `key` soon ([`Scheduler::notify`]).
     pub fn notify(&self, key: &str) -> bool {
-        let wakers = self.wakers.lock().unwrap_or_else(|p| p.into_inner());
-        match wakers.get(key) {
-            // A full channel means a wake-up is already pending: this one coalesces.
-            Some(tx) => !matches!(
-                tx.try_send(std::time::Instant::now()),
-                Err(tokio::sync::mpsc::error::TrySendError::Closed(_))
-            ),
-            None => false,
-        }
+        self.schedule.notify(key)
     }
 
-    /// Whether a wake-up of repository `key` is waiting to be served.
+    /// Whether a wake-up of repository `key` is waiting ([`Scheduler::wake_pending`]).
     pub fn wake_pending(&self, key: &str) -> bool {
-        let wakers = self.wakers.lock().unwrap_or_else(|p| p.into_inner());
-        wakers.get(key).is_some_and(|tx| tx.capacity() == 0)
+        self.schedule.wake_pending(key)
     }
 
     /// Notes that a token was used; written by [`AppState::flush_token_uses`].
@@ -184,22 +135,13 @@ impl AppState {
         self.store.tokens.touch_tokens(&uses)
     }
 
-    fn lock_for(&self, key: &str) -> Arc<Mutex<()>> {
-        let mut locks = self.sync_locks.lock().unwrap_or_else(|p| p.into_inner());
-        locks.entry(key.to_string()).or_default().clone()
-    }
-
     /// One pass over one repository, on a blocking thread; the index is refreshed when
     /// something new is served.
     pub async fn sync_repository(
         self: &Arc<Self>,
         repo: Repository,
     ) -> Result<RepoReport, store::Error> {
-        let lock = self.lock_for(&repo.key);
-        let _guard = lock.lock().await;
-        // At most one pass per core at a time: fifty repositories starting together
-        // otherwise hold fifty passes' worth of memory at once.
-        let _slot = self.sync_slots.acquire().await;
+        let _turn = self.schedule.turn(&repo.key).await;
         let state = self.clone();
         let config = self.config.load_full();
         let mirrors = config.data_dir.join("mirrors");
@@ -274,32 +216,13 @@ fn report_conflicts(config: &Config, store: &Store) -> Result<(), store::Error> 
     Ok(())
 }
 
-/// Serves HTTP on `listener` and keeps every repository synced on its `poll_interval`
-/// until `shutdown` completes; then stops accepting, finishes in-flight requests and
-/// returns.
-pub async fn serve(
-    state: Arc<AppState>,
-    listener: tokio::net::TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    poll::start_missing_loops(&state, &stop_rx);
-    tokio::spawn(poll::flush_loop(state.clone(), stop_rx.clone()));
-    tokio::spawn(poll::sweep_loop(state.clone(), stop_rx.clone()));
-    tokio::spawn(live::watch_store(state.clone(), stop_rx.clone()));
-    reload::watch(state.clone(), stop_rx.clone());
-    let router = crate::http::router(state.clone());
-    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let result = axum::serve(listener, service)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = stop_tx.send(true);
-        })
-        .await;
-    if let Err(e) = state.flush_token_uses() {
-        let e = crate::report::chain(&e);
-        error!(error = %e, "cannot record token use at shutdown: {e}");
-    }
-    info!("tagpub stopped");
-    result
+/// Starts the background work of a serving daemon, until `stop` fires: a poll loop per
+/// repository, writing batched token uses, expiring abandoned uploads, following the
+/// database's commits and reloading the config file.
+pub fn start_loops(state: &Arc<AppState>, stop: &watch::Receiver<bool>) {
+    poll::start_missing_loops(state, stop);
+    tokio::spawn(poll::flush_loop(state.clone(), stop.clone()));
+    tokio::spawn(poll::sweep_loop(state.clone(), stop.clone()));
+    tokio::spawn(live::watch_store(state.clone(), stop.clone()));
+    reload::watch(state.clone(), stop.clone());
 }

@@ -1,5 +1,6 @@
 //! Background loops of the daemon: polling repositories and flushing token uses.
 
+use super::schedule::settle;
 use super::{AppState, TOKEN_USE_FLUSH};
 use crate::config::{RepoUrl, Repository};
 use crate::release::RepoReport;
@@ -12,23 +13,26 @@ use tracing::{error, info, warn};
 /// after a config reload adds repositories).
 pub fn start_missing_loops(state: &Arc<AppState>, stop: &watch::Receiver<bool>) {
     let config = state.config.load();
-    let mut polling = state.polling.lock().unwrap_or_else(|p| p.into_inner());
     for repo in &config.repositories {
-        if polling.insert(repo.key.clone()) {
-            tokio::spawn(poll_loop(state.clone(), repo.key.clone(), stop.clone()));
+        if let Some(wake) = state.schedule.start_polling(&repo.key) {
+            tokio::spawn(poll_loop(
+                state.clone(),
+                repo.key.clone(),
+                wake,
+                stop.clone(),
+            ));
         }
     }
 }
 
 /// Syncs one repository on its `poll_interval`, reading its settings from the current
 /// config each time; ends when the repository leaves the config or the server stops.
-async fn poll_loop(state: Arc<AppState>, key: String, mut stop: watch::Receiver<bool>) {
-    let (tx, mut wake) = mpsc::channel::<Instant>(1);
-    state
-        .wakers
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(key.clone(), tx.clone());
+async fn poll_loop(
+    state: Arc<AppState>,
+    key: String,
+    (tx, mut wake): (mpsc::Sender<Instant>, mpsc::Receiver<Instant>),
+    mut stop: watch::Receiver<bool>,
+) {
     // Kept for the life of the loop: dropping it stops watching. Setting up a watch
     // walks the repository's refs/, which must not stall the async workers at start-up.
     let repo = state.config.load().repository(&key).cloned();
@@ -41,16 +45,7 @@ async fn poll_loop(state: Arc<AppState>, key: String, mut stop: watch::Receiver<
         let Some(repo) = state.config.load().repository(&key).cloned() else {
             let shown = crate::config::redact(&key);
             info!(repo = %shown, "{shown} left the config; no longer polling it");
-            state
-                .polling
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&key);
-            state
-                .wakers
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&key);
+            state.schedule.stop_polling(&key);
             return;
         };
         match state.sync_repository(repo.clone()).await {
@@ -70,9 +65,7 @@ async fn poll_loop(state: Arc<AppState>, key: String, mut stop: watch::Receiver<
         tokio::select! {
             _ = tokio::time::sleep(repo.poll_interval) => {}
             Some(at) = wake.recv() => {
-                // Let the rest of a burst arrive, then fetch once for all of it.
-                tokio::time::sleep(SETTLE).await;
-                while wake.try_recv().is_ok() {}
+                settle(&mut wake, SETTLE).await;
                 learned = Some(at);
             }
             _ = stop.changed() => return,

@@ -2,6 +2,7 @@
 //! with `notify`) and on SIGHUP. A reload that fails validation keeps the running config
 //! and logs why.
 
+use super::schedule::settle;
 use super::{AppState, poll};
 use crate::config::Config;
 use std::sync::Arc;
@@ -36,7 +37,8 @@ impl AppState {
 
 /// Starts watching the config file and SIGHUP; runs until `stop` fires.
 pub fn watch(state: Arc<AppState>, stop: watch::Receiver<bool>) {
-    let (tx, rx) = mpsc::unbounded_channel::<()>();
+    // One pending reload at most: a full channel means one is due already.
+    let (tx, rx) = mpsc::channel::<()>(1);
     let path = state.config.load().path.clone();
     let watcher = ConfigWatch::start(&path, tx.clone());
     #[cfg(unix)]
@@ -51,7 +53,7 @@ pub fn watch(state: Arc<AppState>, stop: watch::Receiver<bool>) {
             };
             loop {
                 tokio::select! {
-                    Some(()) = hup.recv() => { info!("SIGHUP: reloading the config"); let _ = tx.send(()); }
+                    Some(()) = hup.recv() => { info!("SIGHUP: reloading the config"); let _ = tx.try_send(()); }
                     _ = stop.changed() => return,
                 }
             }
@@ -62,7 +64,7 @@ pub fn watch(state: Arc<AppState>, stop: watch::Receiver<bool>) {
 
 async fn reload_loop(
     state: Arc<AppState>,
-    mut rx: mpsc::UnboundedReceiver<()>,
+    mut rx: mpsc::Receiver<()>,
     mut stop: watch::Receiver<bool>,
     // Kept alive for as long as the loop runs; dropping it stops the watching.
     mut watcher: Option<ConfigWatch>,
@@ -72,9 +74,7 @@ async fn reload_loop(
             got = rx.recv() => if got.is_none() { return },
             _ = stop.changed() => return,
         }
-        // Let a burst of events settle, then reload once.
-        tokio::time::sleep(SETTLE).await;
-        while rx.try_recv().is_ok() {}
+        settle(&mut rx, SETTLE).await;
         if let Some(w) = &mut watcher {
             // Before reading the file, so a change made while reading is not missed.
             w.renew(&stop).await;
@@ -83,6 +83,7 @@ async fn reload_loop(
         match tokio::task::spawn_blocking(move || s.reload_config()).await {
             Ok(Ok(())) => poll::start_missing_loops(&state, &stop),
             Ok(Err(e)) => {
+                let e = crate::report::chain(&e);
                 error!(error = %e, "the changed config is not valid; still running the previous one:\n{e}")
             }
             Err(e) => error!(error = %e, "config reload panicked"),
@@ -100,13 +101,13 @@ struct ConfigWatch {
 }
 
 impl ConfigWatch {
-    fn start(path: &std::path::Path, tx: mpsc::UnboundedSender<()>) -> Option<ConfigWatch> {
+    fn start(path: &std::path::Path, tx: mpsc::Sender<()>) -> Option<ConfigWatch> {
         use notify::Watcher;
         let handler = move |event: notify::Result<notify::Event>| {
             if let Ok(event) = event
                 && !event.kind.is_access()
             {
-                let _ = tx.send(());
+                let _ = tx.try_send(());
             }
         };
         let mut watcher = match notify::recommended_watcher(handler) {

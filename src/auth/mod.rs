@@ -6,7 +6,7 @@ pub mod cache;
 pub mod policy;
 pub mod token;
 
-use crate::config::Config;
+use crate::config::{Config, Email};
 pub use policy::Readers;
 
 /// The caller of a request: anonymous, or a member authenticated by a valid token.
@@ -71,7 +71,7 @@ pub fn check_read(
                 .teams
                 .iter()
                 .filter(|t| teams.contains(&t.name))
-                .flat_map(|t| t.leaders.iter().map(String::as_str))
+                .flat_map(|t| t.leaders.iter().map(Email::as_str))
                 .collect();
             format!(
                 "{member} may not read {name}: only members of the team(s) {} can. Ask {} to add you to one of them.",

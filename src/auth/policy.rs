@@ -1,7 +1,7 @@
 //! Members, teams and what they may do, read from the current config at every request:
 //! a change to `registry.yaml` applies to existing tokens at once.
 
-use crate::config::Config;
+use crate::config::{Config, Email};
 use crate::store::UploadedPackage;
 use std::collections::BTreeSet;
 
@@ -52,12 +52,6 @@ pub fn can_read(config: &Config, email: &str, readers: &Readers) -> bool {
         Readers::Everyone => true,
         Readers::Teams(teams) => teams_of(config, email).any(|t| teams.iter().any(|r| r == t)),
     }
-}
-
-/// Emails as config validation stores them (trimmed, ASCII lower case), so that
-/// `ADMIN@acme.dev ` names the same member as `admin@acme.dev`.
-pub fn normalize_email(email: &str) -> String {
-    email.trim().to_ascii_lowercase()
 }
 
 /// Who asks to issue, list or revoke someone's tokens.
@@ -124,33 +118,31 @@ impl Rights {
 ///   the leader is too. Otherwise an admin has to do it.
 /// - Nobody else.
 ///
-/// `target` is compared after [`normalize_email`]; `uploaded` are the packages created
-/// by `dart pub publish` with their uploaders.
+/// `uploaded` are the packages created by `dart pub publish` with their uploaders.
 pub fn may_manage_tokens(
     config: &Config,
     uploaded: &[UploadedPackage],
     manager: TokenManager<'_>,
-    target: &str,
+    target: &Email,
 ) -> Result<(), String> {
     let actor = match manager {
         TokenManager::Operator => return Ok(()),
         TokenManager::Member(actor) => actor,
     };
-    let target = normalize_email(target);
     if !is_member(config, actor) {
         return Err(format!("{actor} is no longer a member of this registry"));
     }
-    if actor == target || is_admin(config, actor) {
+    if target == actor || is_admin(config, actor) {
         return Ok(());
     }
     let ask = format!("ask an admin to manage the tokens of {target}");
-    if is_admin(config, &target) {
+    if is_admin(config, target) {
         return Err(format!(
             "{target} is an admin, and only admins manage an admin's tokens"
         ));
     }
     let mine = Rights::of(config, actor, uploaded);
-    let theirs = Rights::of(config, &target, uploaded);
+    let theirs = Rights::of(config, target, uploaded);
     if mine.leads.is_empty() {
         return Err(format!(
             "{actor} may only manage their own tokens; {ask} or ask a leader of their team"

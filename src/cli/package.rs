@@ -3,7 +3,7 @@
 
 use crate::app::AppState;
 use crate::clock::{now, rfc3339};
-use crate::config::Config;
+use crate::config::{Config, Email};
 use crate::publish::{self, Actor};
 use anyhow::{Context, bail};
 use std::process::ExitCode;
@@ -30,8 +30,8 @@ pub enum PackageCommand {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum UploaderCommand {
-    Add { name: String, email: String },
-    Remove { name: String, email: String },
+    Add { name: String, email: Email },
+    Remove { name: String, email: Email },
     List { name: String },
 }
 

@@ -1,6 +1,6 @@
 //! `tagpub serve`.
 
-use crate::app::{self, AppState};
+use crate::app::AppState;
 use crate::config::Config;
 use anyhow::Context;
 use std::process::ExitCode;
@@ -26,7 +26,7 @@ pub fn run(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("while binding {listen}; is another process using it?"))?;
         let local = listener.local_addr().context("while reading the bound address")?;
         info!(listen = %local, base_url = %base_url, "tagpub serving {base_url} on http://{local}/");
-        app::serve(state, listener, shutdown_signal()).await.context("while serving HTTP")?;
+        crate::server::serve(state, listener, shutdown_signal()).await.context("while serving HTTP")?;
         Ok(ExitCode::SUCCESS)
     })
 }

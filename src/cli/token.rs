@@ -9,7 +9,7 @@
 use crate::auth::policy::{self, TokenManager};
 use crate::auth::token;
 use crate::clock::{now, parse_lifetime, rfc3339};
-use crate::config::Config;
+use crate::config::{Config, Email};
 use crate::store::Store;
 use anyhow::{Context, bail};
 use std::process::ExitCode;
@@ -20,7 +20,7 @@ pub enum TokenCommand {
     /// Create a token for a member; the secret is printed alone on the last line.
     Issue {
         #[arg(long)]
-        member: String,
+        member: Email,
         /// A label to recognise the token by ("laptop", "github-actions").
         #[arg(long, default_value = "")]
         name: String,
@@ -35,7 +35,7 @@ pub enum TokenCommand {
     /// List tokens (never their secrets).
     List {
         #[arg(long)]
-        member: Option<String>,
+        member: Option<Email>,
     },
     /// Revoke one token by id, or every token of a member with --member.
     Revoke {
@@ -43,12 +43,12 @@ pub enum TokenCommand {
         #[arg(required_unless_present = "member", conflicts_with = "member")]
         id: Option<String>,
         #[arg(long)]
-        member: Option<String>,
+        member: Option<Email>,
     },
 }
 
 /// The operator's check of the token rule: always passes, and keeps the rule in one place.
-fn operator_may(config: &Config, member: &str) -> anyhow::Result<()> {
+fn operator_may(config: &Config, member: &Email) -> anyhow::Result<()> {
     policy::may_manage_tokens(config, &[], TokenManager::Operator, member)
         .map_err(anyhow::Error::msg)
 }
@@ -62,7 +62,6 @@ pub fn run(config: Config, command: TokenCommand) -> anyhow::Result<ExitCode> {
             expires_in,
             file,
         } => {
-            let member = policy::normalize_email(&member);
             if !policy::is_member(&config, &member) {
                 bail!(
                     "{member} is not a member; add it under members in {} first",
@@ -99,7 +98,6 @@ pub fn run(config: Config, command: TokenCommand) -> anyhow::Result<ExitCode> {
             println!("{}", issued.secret.expose());
         }
         TokenCommand::List { member } => {
-            let member = member.as_deref().map(policy::normalize_email);
             if let Some(m) = &member {
                 operator_may(&config, m)?;
             }
@@ -137,7 +135,7 @@ pub fn run(config: Config, command: TokenCommand) -> anyhow::Result<ExitCode> {
             else {
                 bail!("no token has the id {id}; `tagpub token list` shows them");
             };
-            operator_may(&config, &record.member)?;
+            operator_may(&config, &Email::new(&record.member))?;
             if store
                 .tokens
                 .revoke_token(&id, now())
@@ -153,7 +151,6 @@ pub fn run(config: Config, command: TokenCommand) -> anyhow::Result<ExitCode> {
             member: Some(member),
             ..
         } => {
-            let member = policy::normalize_email(&member);
             operator_may(&config, &member)?;
             let ids = store
                 .tokens

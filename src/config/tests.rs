@@ -156,3 +156,34 @@ fn a_dot_path_means_the_repository_root() {
         assert!(e.contains("packages[0].path"), "{refused}: {e}");
     }
 }
+
+#[test]
+fn an_uploaded_packages_replaced_by_must_be_a_package_name() {
+    let e = problems(
+        r#"
+base_url: https://h/
+teams: [{name: web}]
+uploads:
+  publishers: [web, nobody]
+  packages:
+    - name: old_pkg
+      teams: [ghost]
+      retracted: ["01.0.0"]
+      replaced_by: "not a name"
+"#,
+    );
+    for needle in [
+        "uploads.publishers[1]: no team is named `nobody`",
+        "uploads.packages[0].teams[0]: no team is named `ghost`",
+        "uploads.packages[0].retracted[0]",
+        "uploads.packages[0].replaced_by: ",
+        "only means something with `discontinued: true`",
+    ] {
+        assert!(e.contains(needle), "missing {needle} in:\n{e}");
+    }
+    assert_eq!(
+        e.matches("uploads.packages[0].replaced_by").count(),
+        2,
+        "a name problem and a missing `discontinued`: {e}"
+    );
+}

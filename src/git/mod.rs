@@ -30,6 +30,15 @@ pub enum Error {
         #[source]
         source: gix::Error,
     },
+    /// A fetch failed before it reached the mirror (see `fetch`), and the mirror of
+    /// earlier fetches, which would have kept serving, cannot be opened either.
+    #[error("{}; the mirror of earlier fetches at {} cannot be opened either", crate::report::chain(fetch.as_ref()), path.display())]
+    MirrorUnusable {
+        fetch: Box<Error>,
+        path: std::path::PathBuf,
+        #[source]
+        open: Box<Error>,
+    },
     #[error(
         "repository {location} needs a password in the environment variable {var}, which is not set"
     )]

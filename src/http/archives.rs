@@ -31,13 +31,13 @@ pub async fn download(
         None => {
             let sha256 = v.sha256.clone();
             let store = state.store.clone();
-            let read = tokio::task::spawn_blocking(move || store.blobs.get(&sha256))
-                .await
-                .map_err(|e| ApiError::internal("read an archive", &e))?
-                .map_err(|e| ApiError::internal("read an archive", &e))?;
+            let read = super::blocking("read an archive", move || store.blobs.get(&sha256)).await?;
             let Some(read) = read else {
                 tracing::error!(package = %name, version = %version, sha256 = %v.sha256, "the archive of {name} {version} is missing from the store; run `tagpub sync` to rebuild it");
-                return Err(ApiError::Internal("read an archive".into()));
+                return Err(ApiError::Internal {
+                    doing: "read an archive".into(),
+                    cause: None,
+                });
             };
             let read = bytes::Bytes::from(read);
             state.hot.put(&v.sha256, read.clone());

@@ -68,10 +68,9 @@ pub async fn verify(state: &Arc<AppState>, secret: &str) -> Result<TokenRecord, 
             None => {
                 let store = state.store.clone();
                 let hash = presented.clone();
-                let record = tokio::task::spawn_blocking(move || store.tokens.token_by_hash(&hash))
-                    .await
-                    .map_err(|e| ApiError::internal("check a token", &e))?
-                    .map_err(|e| ApiError::internal("check a token", &e))?;
+                let record =
+                    super::blocking("check a token", move || store.tokens.token_by_hash(&hash))
+                        .await?;
                 state.tokens.put(&presented, record.clone());
                 record
             }
@@ -118,10 +117,8 @@ pub async fn verify_id(
 ) -> Result<Result<TokenRecord, Refusal>, ApiError> {
     let store = state.store.clone();
     let lookup = id.to_string();
-    let record = tokio::task::spawn_blocking(move || store.tokens.token_by_id(&lookup))
-        .await
-        .map_err(|e| ApiError::internal("check a token", &e))?
-        .map_err(|e| ApiError::internal("check a token", &e))?;
+    let record =
+        super::blocking("check a token", move || store.tokens.token_by_id(&lookup)).await?;
     let now = crate::app::now();
     let checked = match record {
         Some(record) => token::classify(&record.hash.clone(), Some(record), now),

@@ -14,15 +14,23 @@ pub enum ApiError {
     Forbidden(String),
     /// 413: the request body is larger than the endpoint accepts.
     TooLarge(String),
-    /// Something broke on our side; the detail goes to the log, not to the client.
-    Internal(String),
+    /// Something broke on our side while trying to do `doing`. The client learns only
+    /// that; `cause`, the whole chain of errors, goes to the log once, when the answer
+    /// is sent (`None` when it was logged where it was found).
+    Internal {
+        doing: String,
+        cause: Option<String>,
+    },
 }
 
 impl ApiError {
-    pub fn internal(context: &str, error: &dyn std::error::Error) -> ApiError {
-        let error = crate::report::chain(error);
-        tracing::error!(error = %error, "{context}: {error}");
-        ApiError::Internal(context.to_string())
+    /// A failure of ours to `doing` because of `error`, which is logged with its causes
+    /// when the answer goes out.
+    pub fn internal(doing: &str, error: &dyn std::error::Error) -> ApiError {
+        ApiError::Internal {
+            doing: doing.to_string(),
+            cause: Some(crate::report::chain(error)),
+        }
     }
 }
 
@@ -50,11 +58,16 @@ impl IntoResponse for ApiError {
             ApiError::Unauthenticated(m) => (StatusCode::UNAUTHORIZED, "MissingAuthentication", m),
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "InsufficientPermissions", m),
             ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge", m),
-            ApiError::Internal(m) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "InternalError",
-                format!("the registry failed to {m}; the error is in its log"),
-            ),
+            ApiError::Internal { doing, cause } => {
+                if let Some(cause) = cause {
+                    tracing::error!(error = %cause, "failed to {doing}: {cause}");
+                }
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalError",
+                    format!("the registry failed to {doing}; the error is in its log"),
+                )
+            }
         };
         let body = json!({"error": {"code": code, "message": message}}).to_string();
         let mut response = (status, body).into_response();
@@ -77,6 +90,38 @@ impl IntoResponse for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn an_internal_error_keeps_its_causes_for_the_log_not_the_client() {
+        let e = crate::store::Error::Query {
+            doing: "reading tokens",
+            source: rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR),
+                Some("disk I/O error".into()),
+            ),
+        };
+        let error = ApiError::internal("check a token", &e);
+        let ApiError::Internal { doing, cause } = &error else {
+            panic!("{error:?}");
+        };
+        assert_eq!(doing, "check a token");
+        let cause = cause.as_deref().unwrap_or_default();
+        assert!(
+            cause.starts_with("catalog query failed while reading tokens: disk I/O error"),
+            "{cause}"
+        );
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body = String::from_utf8_lossy(&body);
+        assert!(body.contains("failed to check a token"), "{body}");
+        assert!(
+            !body.contains("disk"),
+            "the cause reached the client: {body}"
+        );
+    }
 
     #[test]
     fn challenge_messages_are_clean() {

@@ -4,7 +4,7 @@
 
 use super::ApiError;
 use crate::app::AppState;
-use crate::config::{RepoUrl, Repository};
+use crate::config::{Repository, key};
 use crate::webhook;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
@@ -38,7 +38,10 @@ pub fn secret_of(repo: &Repository) -> Result<Vec<u8>, ApiError> {
         Ok(s) if !s.is_empty() => Ok(s.into_bytes()),
         _ => {
             error!(repo = %repo.url.display(), var = %var, "webhook secret variable {var} of {} is not set; push notifications are refused", repo.url.display());
-            Err(ApiError::Internal("check the notification's secret".into()))
+            Err(ApiError::Internal {
+                doing: "check the notification's secret".into(),
+                cause: None,
+            })
         }
     }
 }
@@ -49,14 +52,8 @@ pub fn find_repository<'c>(repos: &'c [Repository], text: &str) -> Option<&'c Re
     if let Some(r) = repos.iter().find(|r| r.key == text) {
         return Some(r);
     }
-    let wanted = webhook::normalize(text)?;
-    repos.iter().find(|r| {
-        let configured = match &r.url {
-            RepoUrl::Local(p) => webhook::normalize(&p.to_string_lossy()),
-            RepoUrl::Remote(u) => webhook::normalize(u),
-        };
-        configured.is_some_and(|c| c == wanted)
-    })
+    let wanted = key::normalize(text)?;
+    repos.iter().find(|r| r.identity.as_ref() == Some(&wanted))
 }
 
 fn accepted(state: &AppState, repo: &Repository, source: &str, addr: &str) -> Response {
@@ -217,13 +214,9 @@ pub async fn forge(
             return Ok(acknowledged(&format!("{name} events are ignored")));
         }
     }
-    let repo = verified.into_iter().find(|r| {
-        let url = match &r.url {
-            RepoUrl::Local(p) => p.to_string_lossy().into_owned(),
-            RepoUrl::Remote(u) => u.clone(),
-        };
-        event.names_repository(&url)
-    });
+    let repo = verified
+        .into_iter()
+        .find(|r| r.identity.as_ref().is_some_and(|key| event.names(key)));
     match repo {
         Some(repo) => {
             if let Some(id) = webhook::delivery_id(provider, &lookup)

@@ -8,6 +8,7 @@ use super::auth::Auth;
 use crate::app::AppState;
 use crate::auth::{Caller, policy};
 use crate::clock::{now, rfc3339};
+use crate::config::Email;
 use crate::publish::{self, Actor};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -43,13 +44,12 @@ async fn change(
 ) -> Result<Response, ApiError> {
     let s = state.clone();
     let package = package.to_string();
-    let message = tokio::task::spawn_blocking(move || {
+    let message = super::on_blocking_thread("change a package", move || {
         let message = f(&s)?;
         s.refresh_packages(&[package])?;
         Ok::<_, publish::Error>(message)
     })
-    .await
-    .map_err(|e| ApiError::internal("change a package", &e))?
+    .await?
     .map_err(super::publish::publish_error)?;
     Ok(ok(message))
 }
@@ -117,7 +117,7 @@ pub async fn version_options(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Uploader {
-    email: String,
+    email: Email,
 }
 
 pub async fn list_uploaders(
@@ -128,10 +128,10 @@ pub async fn list_uploaders(
     // Whoever may read the package may see who uploads it.
     let package = super::packages::readable(&state, &name, &caller)?;
     let s = state.clone();
-    let uploaded = tokio::task::spawn_blocking(move || s.store.publishing.package(&package.name))
-        .await
-        .map_err(|e| ApiError::internal("list uploaders", &e))?
-        .map_err(|e| ApiError::internal("list uploaders", &e))?;
+    let uploaded = super::blocking("list uploaders", move || {
+        s.store.publishing.package(&package.name)
+    })
+    .await?;
     let Some(uploaded) = uploaded else {
         return Err(ApiError::BadRequest(format!(
             "{name} is served from git and has no uploaders"
@@ -169,7 +169,7 @@ pub async fn add_uploader(
 pub async fn remove_uploader(
     State(state): State<Arc<AppState>>,
     Auth(caller): Auth,
-    Path((name, email)): Path<(String, String)>,
+    Path((name, email)): Path<(String, Email)>,
 ) -> Result<Response, ApiError> {
     let actor = actor(&state, &caller)?;
     change(&state, &name.clone(), move |s| {
@@ -207,14 +207,12 @@ pub async fn audit(
     }
     let s = state.clone();
     let limit = query.limit.unwrap_or(100).min(10_000);
-    let entries = tokio::task::spawn_blocking(move || {
+    let entries = super::blocking("read the audit trail", move || {
         s.store
             .publishing
             .audit_log(query.package.as_deref(), limit)
     })
-    .await
-    .map_err(|e| ApiError::internal("read the audit trail", &e))?
-    .map_err(|e| ApiError::internal("read the audit trail", &e))?;
+    .await?;
     let entries: Vec<_> = entries
         .iter()
         .map(|e| json!({"at": rfc3339(e.at), "actor": e.actor, "action": e.action, "package": e.package, "version": e.version, "detail": e.detail}))

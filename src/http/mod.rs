@@ -6,7 +6,6 @@ mod auth;
 mod error;
 mod health;
 mod hooks;
-pub mod hot;
 mod manage;
 mod packages;
 mod publish;
@@ -24,6 +23,19 @@ use std::sync::Arc;
 /// `Content-Type` of every JSON answer: with the charset, or the client decodes
 /// non-ASCII text as Latin-1 (§1.3 "charset trap").
 pub const JSON: &str = "application/json; charset=utf-8";
+
+/// Answers HTTP on `listener` until `shutdown` completes, then finishes the requests in
+/// flight.
+pub async fn serve(
+    state: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let service = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
 
 /// All routes, nested under `base_url`'s path.
 pub fn router(state: Arc<AppState>) -> Router {
@@ -135,11 +147,36 @@ fn answer_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::respons
         .or_else(|| panic.downcast_ref::<&str>().copied())
         .unwrap_or("(no message)");
     tracing::error!(panic = %what, "a request handler panicked: {what}");
-    axum::response::IntoResponse::into_response(ApiError::Internal("answer this request".into()))
+    axum::response::IntoResponse::into_response(ApiError::Internal {
+        doing: "answer this request".into(),
+        cause: None,
+    })
 }
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {
     ApiError::NotFound(format!("nothing is served at {}", uri.path()))
+}
+
+/// Runs `work` on a blocking thread (store, git and gzip work must not hold up the
+/// async workers). A panic there becomes a 500 saying what failed (`doing`).
+pub(crate) async fn on_blocking_thread<R: Send + 'static>(
+    doing: &'static str,
+    work: impl FnOnce() -> R + Send + 'static,
+) -> Result<R, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::internal(doing, &e))
+}
+
+/// [`on_blocking_thread`] for work whose every error is ours (a broken store, say): it
+/// becomes a 500 too, with its causes in the log.
+pub(crate) async fn blocking<T: Send + 'static, E: std::error::Error + Send + 'static>(
+    doing: &'static str,
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, ApiError> {
+    on_blocking_thread(doing, work)
+        .await?
+        .map_err(|e| ApiError::internal(doing, &e))
 }
 
 /// Whether the client accepts a gzip-encoded body. `dart:io` always sends

@@ -72,10 +72,10 @@ pub async fn listing(
         return Ok(json_body(body, &headers));
     }
     let s = state.clone();
-    let body = tokio::task::spawn_blocking(move || s.listing(&package))
-        .await
-        .map_err(|e| ApiError::internal("render a listing", &e))?
-        .map_err(|e| ApiError::internal("render a listing", &e))?;
+    let body = super::blocking("render a listing", move || {
+        package.listing(&s.config.load(), s.store.catalog.as_ref())
+    })
+    .await?;
     Ok(json_body(&body, &headers))
 }
 
@@ -92,10 +92,16 @@ pub async fn version_info(
         )));
     }
     let s = state.clone();
-    let body = tokio::task::spawn_blocking(move || s.version_info(&package, &version))
-        .await
-        .map_err(|e| ApiError::internal("render a version", &e))?
-        .map_err(|e| ApiError::internal("render a version", &e))?;
-    let body = body.ok_or_else(|| ApiError::Internal("render a version".into()))?;
+    let v = version.clone();
+    let body = super::blocking("render a version", move || {
+        package.version_info(&s.config.load(), s.store.catalog.as_ref(), &v)
+    })
+    .await?;
+    let body = body.ok_or_else(|| ApiError::Internal {
+        doing: "render a version".into(),
+        cause: Some(format!(
+            "the catalog holds no version {version} of {name} with a JSON pubspec, though the index serves it"
+        )),
+    })?;
     Ok(json_body(&body, &headers))
 }

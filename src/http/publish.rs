@@ -6,8 +6,8 @@ use super::ApiError;
 use super::auth::Auth;
 use crate::app::AppState;
 use crate::clock::now;
-use crate::publish;
 use crate::publish::form::{FormError, FormLimits, read_upload_form};
+use crate::publish::{self, Refusal};
 use axum::body::{Body, BodyDataStream};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -22,22 +22,18 @@ pub struct UploadId {
     upload_id: Option<String>,
 }
 
-/// The answer for a publishing failure: refusals by their status, the rest internal.
+/// The answer for a publishing failure: refusals by their kind, the rest internal.
 pub(super) fn publish_error(e: publish::Error) -> ApiError {
     match e {
-        publish::Error::Refused {
-            status: 403,
-            message,
-        } => ApiError::Forbidden(message),
-        publish::Error::Refused {
-            status: 404,
-            message,
-        } => ApiError::NotFound(message),
-        // The cause is logged where it happened.
-        publish::Error::Refused { status, .. } if status >= 500 => {
-            ApiError::Internal("store the package".into())
-        }
-        publish::Error::Refused { message, .. } => ApiError::BadRequest(message),
+        publish::Error::Refused { kind, message } => match kind {
+            Refusal::Forbidden => ApiError::Forbidden(message),
+            Refusal::NotFound => ApiError::NotFound(message),
+            Refusal::TooLarge => ApiError::TooLarge(message),
+            // A clash is a 400 too, as pub.dev answers a version that exists: the
+            // client shows the message of any 4xx and retries none (docs/protocol.md
+            // §3.1, §5.4).
+            Refusal::Invalid | Refusal::Conflict => ApiError::BadRequest(message),
+        },
         other => ApiError::internal("publish", &other),
     }
 }
@@ -45,9 +41,8 @@ pub(super) fn publish_error(e: publish::Error) -> ApiError {
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, publish::Error> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::internal("publish", &e))?
+    super::on_blocking_thread("publish", f)
+        .await?
         .map_err(publish_error)
 }
 
@@ -104,8 +99,11 @@ pub async fn upload(
     let member = super::auth::require_member(&state, &caller)?;
     let limits = FormLimits::for_archive(state.config.load().uploads.max_archive_bytes);
     let too_large = |e: FormError| {
-        let (status, code) = e.status_and_code();
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+        let (kind, code) = e.kind_and_code();
+        let status = match kind {
+            Refusal::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
+        };
         xml_error(status, code, &e.to_string())
     };
     // The client always sends Content-Length (§5.3): a body announced too large is
@@ -206,12 +204,10 @@ pub async fn finalize(
     let (message, changed) = result?;
     // Serve the new version at once: the client resolves against the listing next.
     let s = state.clone();
-    tokio::task::spawn_blocking(move || {
+    super::blocking("publish", move || {
         s.refresh_packages(&changed.into_iter().collect::<Vec<_>>())
     })
-    .await
-    .map_err(|e| ApiError::internal("publish", &e))?
-    .map_err(|e| ApiError::internal("publish", &e))?;
+    .await?;
     Ok((
         [(header::CONTENT_TYPE, super::JSON)],
         json!({"success": {"message": message}}).to_string(),

@@ -72,10 +72,10 @@ pub async fn status(
         .collect();
     // Names held by a repository that does not serve them (release/claim.rs).
     let store = state.store.clone();
-    let conflicts = tokio::task::spawn_blocking(move || store.catalog.conflicts())
-        .await
-        .map_err(|e| ApiError::internal("list package name conflicts", &e))?
-        .map_err(|e| ApiError::internal("list package name conflicts", &e))?;
+    let conflicts = super::blocking("list package name conflicts", move || {
+        store.catalog.conflicts()
+    })
+    .await?;
     let conflicts: Vec<Value> = conflicts
         .iter()
         .map(|c| {

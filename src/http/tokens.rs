@@ -2,13 +2,13 @@
 //! caller's own token. Who may do what for whom is `auth::policy::may_manage_tokens`,
 //! the one rule the command line follows too.
 
-use super::ApiError;
 use super::auth::Auth;
+use super::{ApiError, blocking};
 use crate::app::AppState;
 use crate::auth::policy::{self, TokenManager};
 use crate::auth::token;
 use crate::clock::{now, parse_lifetime, rfc3339};
-use crate::config::Config;
+use crate::config::{Config, Email};
 use crate::store::{TokenRecord, UploadedPackage};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
@@ -21,14 +21,14 @@ use tracing::info;
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct IssueRequest {
-    member: Option<String>,
+    member: Option<Email>,
     name: Option<String>,
     expires_in: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct MemberFilter {
-    member: Option<String>,
+    member: Option<Email>,
 }
 
 fn json_response(status: StatusCode, body: Value) -> Response {
@@ -56,16 +56,6 @@ pub fn describe(t: &TokenRecord) -> Value {
     })
 }
 
-async fn blocking<T: Send + 'static>(
-    doing: &'static str,
-    f: impl FnOnce() -> Result<T, crate::store::Error> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::internal(doing, &e))?
-        .map_err(|e| ApiError::internal(doing, &e))
-}
-
 /// The packages created by `dart pub publish`, with their uploaders: the part of a
 /// member's rights that lives in the store.
 async fn uploaded(state: &AppState) -> Result<Vec<UploadedPackage>, ApiError> {
@@ -81,7 +71,7 @@ fn may_manage(
     config: &Config,
     uploaded: &[UploadedPackage],
     actor: &str,
-    target: &str,
+    target: &Email,
 ) -> Result<(), ApiError> {
     policy::may_manage_tokens(config, uploaded, TokenManager::Member(actor), target)
         .map_err(ApiError::Forbidden)
@@ -103,9 +93,7 @@ pub async fn issue(
         })?
     };
     let config = state.config.load();
-    let member = request
-        .member
-        .map_or(actor.clone(), |m| policy::normalize_email(&m));
+    let member = request.member.unwrap_or_else(|| Email::new(&actor));
     if !policy::is_member(&config, &member) {
         return Err(ApiError::BadRequest(format!(
             "{member} is not a member; add it under members in registry.yaml first"
@@ -122,10 +110,10 @@ pub async fn issue(
     let name = request.name.unwrap_or_default();
     let store = state.store.clone();
     let (m, n) = (member.clone(), name.clone());
-    let issued = tokio::task::spawn_blocking(move || token::issue(&store, &m, &n, expires, now))
-        .await
-        .map_err(|e| ApiError::internal("issue a token", &e))?
-        .map_err(|e| ApiError::internal("issue a token", &e))?;
+    let issued = blocking("issue a token", move || {
+        token::issue(&store, &m, &n, expires, now)
+    })
+    .await?;
     info!(actor = %actor, member = %member, token_id = %issued.record.id, "{actor} issued token {} for {member}", issued.record.id);
     let mut body = describe(&issued.record);
     body["token"] = json!(issued.secret.expose());
@@ -140,7 +128,7 @@ pub async fn list(
     let actor = super::auth::require_member(&state, &caller)?;
     let config = state.config.load();
     let uploaded = uploaded(&state).await?;
-    let member = filter.member.as_deref().map(policy::normalize_email);
+    let member = filter.member;
     if let Some(m) = &member {
         may_manage(&config, &uploaded, &actor, m)?;
     }
@@ -151,7 +139,7 @@ pub async fn list(
     .await?;
     let visible: Vec<Value> = tokens
         .iter()
-        .filter(|t| may_manage(&config, &uploaded, &actor, &t.member).is_ok())
+        .filter(|t| may_manage(&config, &uploaded, &actor, &Email::new(&t.member)).is_ok())
         .map(describe)
         .collect();
     Ok(json_response(StatusCode::OK, json!({ "tokens": visible })))
@@ -170,7 +158,8 @@ pub async fn revoke(
     let uploaded = uploaded(&state).await?;
     // A token the caller may not manage is not in their listing either: answer as if it
     // did not exist, so that ids cannot be probed for their owners.
-    let Some(record) = record.filter(|r| may_manage(&config, &uploaded, &actor, &r.member).is_ok())
+    let Some(record) =
+        record.filter(|r| may_manage(&config, &uploaded, &actor, &Email::new(&r.member)).is_ok())
     else {
         return Err(ApiError::NotFound(format!(
             "no token with the id {id} is yours to revoke; GET api/tokens lists those that are"
@@ -194,7 +183,7 @@ pub async fn revoke_member(
     Query(filter): Query<MemberFilter>,
 ) -> Result<Response, ApiError> {
     let actor = super::auth::require_member(&state, &caller)?;
-    let Some(member) = filter.member.as_deref().map(policy::normalize_email) else {
+    let Some(member) = filter.member else {
         return Err(ApiError::BadRequest(
             "say whose tokens to revoke: DELETE api/tokens?member=EMAIL, or DELETE api/tokens/ID for one".into(),
         ));

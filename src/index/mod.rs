@@ -9,7 +9,7 @@
 mod render;
 mod settings;
 
-pub use render::{archive_url, listing_body, version_body};
+pub use render::archive_url;
 
 use crate::auth::Readers;
 use crate::config::Config;
@@ -91,7 +91,7 @@ impl PackageView {
 
     /// Keeps a rendered listing for later requests; a concurrent render of the same
     /// bytes may win, which is harmless.
-    pub fn cache_listing(&self, body: Body) -> Body {
+    fn cache_listing(&self, body: Body) -> Body {
         self.listing.get_or_init(|| body).clone()
     }
 }

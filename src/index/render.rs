@@ -4,7 +4,7 @@ use super::{Body, PackageView};
 use crate::clock::rfc3339;
 use crate::config::Config;
 use crate::package::version::{self, Version};
-use crate::store::StoredVersion;
+use crate::store::{self, Catalog, StoredVersion};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -65,10 +65,38 @@ fn entry(
     Some(Value::Object(entry))
 }
 
+impl PackageView {
+    /// The listing, rendered from the catalog on its first request in this index
+    /// generation and kept for the next ones.
+    pub fn listing(&self, config: &Config, catalog: &dyn Catalog) -> Result<Body, store::Error> {
+        if let Some(body) = self.cached_listing() {
+            return Ok(body.clone());
+        }
+        let stored = catalog.versions_of(&self.name)?;
+        Ok(self.cache_listing(listing_body(config, self, &stored)))
+    }
+
+    /// The entry of one version (`GET api/packages/{name}/versions/{version}`), rendered
+    /// per request: only clients older than Dart 2.14 ask for it. `None` when the
+    /// catalog holds no such version, or holds it with a pubspec that is not JSON.
+    pub fn version_info(
+        &self,
+        config: &Config,
+        catalog: &dyn Catalog,
+        version: &str,
+    ) -> Result<Option<Body>, store::Error> {
+        let stored = catalog.versions_of(&self.name)?;
+        Ok(stored
+            .iter()
+            .find(|s| s.version == version)
+            .and_then(|s| version_body(config, self, s)))
+    }
+}
+
 /// `GET api/packages/{name}`: versions ascending, `latest` the highest non-retracted
 /// (stable preferred, §7.2), `isDiscontinued`/`replacedBy` only when set, no
 /// `advisoriesUpdated` (advisories are not served).
-pub fn listing_body(config: &Config, package: &PackageView, stored: &[StoredVersion]) -> Body {
+fn listing_body(config: &Config, package: &PackageView, stored: &[StoredVersion]) -> Body {
     let entries: BTreeMap<Version, Value> = stored
         .iter()
         .filter_map(|s| {
@@ -96,11 +124,7 @@ pub fn listing_body(config: &Config, package: &PackageView, stored: &[StoredVers
 }
 
 /// `GET api/packages/{name}/versions/{version}`.
-pub fn version_body(
-    config: &Config,
-    package: &PackageView,
-    stored: &StoredVersion,
-) -> Option<Body> {
+fn version_body(config: &Config, package: &PackageView, stored: &StoredVersion) -> Option<Body> {
     let v = Version::parse(&stored.version).ok()?;
     entry(config, package, &v, stored).map(|e| body(&e))
 }

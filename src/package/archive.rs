@@ -11,6 +11,8 @@ use std::io::{self, Write};
 use flate2::{Compression, GzBuilder};
 use sha2::{Digest, Sha256};
 
+use super::path::{Problem, check_clean};
+
 /// The deflate level of every archive tagpub has ever built.
 ///
 /// Bytes are forever (§3.3): changing this constant, or the deflate
@@ -46,7 +48,7 @@ pub struct ArchiveFile {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("archive path {path:?} is not a clean relative path: {reason}")]
-    InvalidPath { path: String, reason: &'static str },
+    InvalidPath { path: String, reason: Problem },
     #[error(
         "archive path {path:?} is {len} bytes; dart pub cannot read tar names over {max} bytes"
     )]
@@ -196,29 +198,12 @@ fn plan(files: &[ArchiveFile]) -> Result<Vec<Planned<'_>>, Error> {
     Ok(entries)
 }
 
-/// Accepts only what extracts to the same place on every client: relative,
-/// `/`-separated, no `.`/`..`/empty components and no NUL.
+/// Accepts only what extracts to the same place on every client (§4).
 fn validate(path: &str) -> Result<(), Error> {
-    let reason = if path.is_empty() {
-        Some("it is empty")
-    } else if path.starts_with('/') {
-        Some("it is absolute")
-    } else if path.contains('\0') {
-        Some("it contains NUL")
-    } else if path.split('/').any(str::is_empty) {
-        Some("it has an empty component")
-    } else if path.split('/').any(|c| c == "." || c == "..") {
-        Some("it has a `.` or `..` component")
-    } else {
-        None
-    };
-    match reason {
-        Some(reason) => Err(Error::InvalidPath {
-            path: path.to_owned(),
-            reason,
-        }),
-        None => Ok(()),
-    }
+    check_clean(path).map_err(|reason| Error::InvalidPath {
+        path: path.to_owned(),
+        reason,
+    })
 }
 
 #[cfg(test)]

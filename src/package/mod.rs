@@ -4,6 +4,7 @@
 pub mod archive;
 pub mod files;
 pub mod name;
+pub mod path;
 pub mod pubspec;
 pub mod upload;
 pub mod version;

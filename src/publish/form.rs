@@ -3,6 +3,7 @@
 //! whole body by the archive limit plus a little. A body that breaks a bound is refused
 //! as soon as it does, before the rest of it is read.
 
+use super::Refusal;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 
@@ -72,15 +73,15 @@ pub enum FormError {
 }
 
 impl FormError {
-    /// The HTTP status and the GCS-style error code the client shows.
-    pub fn status_and_code(&self) -> (u16, &'static str) {
+    /// The kind of refusal and the GCS-style error code the client shows.
+    pub fn kind_and_code(&self) -> (Refusal, &'static str) {
         match self {
             FormError::ArchiveTooLarge { .. }
             | FormError::FieldTooLarge { .. }
-            | FormError::BodyTooLarge { .. } => (413, "EntityTooLarge"),
-            FormError::CutOff(_) => (400, "IncompleteBody"),
-            FormError::MissingFields => (400, "MissingFields"),
-            _ => (400, "MalformedPOSTRequest"),
+            | FormError::BodyTooLarge { .. } => (Refusal::TooLarge, "EntityTooLarge"),
+            FormError::CutOff(_) => (Refusal::Invalid, "IncompleteBody"),
+            FormError::MissingFields => (Refusal::Invalid, "MissingFields"),
+            _ => (Refusal::Invalid, "MalformedPOSTRequest"),
         }
     }
 

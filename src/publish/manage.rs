@@ -2,9 +2,9 @@
 //! Uploaders and admins may, over HTTP or with `tagpub package` on the server. Packages
 //! served from git take these settings from registry.yaml instead.
 
-use super::{Error, refused};
+use super::{Error, Refusal, refused};
 use crate::auth::policy;
-use crate::config::Config;
+use crate::config::{Config, Email};
 use crate::index::Index;
 use crate::store::{AuditEntry, Source, Store, UploadedPackage};
 
@@ -36,12 +36,12 @@ fn manageable(
     let Some(package) = store.publishing.package(name)? else {
         return Err(match store.catalog.owner(name)? {
             Some(Source::Git { .. }) => refused(
-                400,
+                Refusal::Conflict,
                 format!(
                     "{name} is served from git; set `{setting}` for it under its repository in registry.yaml"
                 ),
             ),
-            _ => refused(404, format!("package `{name}` was not found")),
+            _ => refused(Refusal::NotFound, format!("package `{name}` was not found")),
         });
     };
     match actor {
@@ -50,7 +50,7 @@ fn manageable(
             Ok(package)
         }
         Actor::Member(m) => Err(refused(
-            403,
+            Refusal::Forbidden,
             format!(
                 "{m} is not an uploader of {name}; its uploaders ({}) and admins may change it",
                 package.uploaders.join(", ")
@@ -95,7 +95,10 @@ pub fn retract(
         .and_then(|p| p.version(version))
         .is_none()
     {
-        return Err(refused(404, format!("{package} has no version {version}")));
+        return Err(refused(
+            Refusal::NotFound,
+            format!("{package} has no version {version}"),
+        ));
     }
     store
         .publishing
@@ -134,11 +137,12 @@ pub fn discontinue(
     if let Some(r) = replaced_by {
         if !discontinued {
             return Err(refused(
-                400,
+                Refusal::Invalid,
                 "replacedBy only means something for a discontinued package",
             ));
         }
-        crate::package::name::validate(r).map_err(|e| refused(400, format!("replacedBy: {e}")))?;
+        crate::package::name::validate(r)
+            .map_err(|e| refused(Refusal::Invalid, format!("replacedBy: {e}")))?;
     }
     store
         .publishing
@@ -165,32 +169,31 @@ pub fn set_uploader(
     store: &Store,
     actor: &Actor,
     package: &str,
-    email: &str,
+    email: &Email,
     present: bool,
     now: i64,
 ) -> Result<String, Error> {
     let existing = manageable(config, store, actor, package, "uploaders")?;
-    let email = email.trim().to_ascii_lowercase();
-    if present && !policy::is_member(config, &email) {
+    if present && !policy::is_member(config, email) {
         return Err(refused(
-            400,
+            Refusal::Invalid,
             format!("{email} is not a member; add it under members in registry.yaml first"),
         ));
     }
-    if !present && existing.uploaders == [email.clone()] {
+    if !present && existing.uploaders == [email.to_string()] {
         return Err(refused(
-            400,
+            Refusal::Conflict,
             format!("{email} is the last uploader of {package}; add another one first"),
         ));
     }
-    let changed = store.publishing.set_uploader(package, &email, present)?;
+    let changed = store.publishing.set_uploader(package, email, present)?;
     if changed {
         let action = if present {
             "add-uploader"
         } else {
             "remove-uploader"
         };
-        audit(store, actor, action, package, None, email.clone(), now)?;
+        audit(store, actor, action, package, None, email.to_string(), now)?;
     }
     Ok(match (present, changed) {
         (true, true) => format!("{email} is now an uploader of {package}"),

@@ -1,7 +1,7 @@
 //! Upload sessions before finalize: starting one, receiving its archive, and expiring
 //! those nobody finishes, so that abandoned uploads cannot fill the disk.
 
-use super::{Error, refused, staging};
+use super::{Error, Refusal, refused, staging};
 use crate::store::{Staged, Store, UploadRecord};
 use tracing::info;
 
@@ -45,7 +45,7 @@ pub fn receive(
         Staged::Yes => staging::write(data_dir, id, bytes),
         // 400, not 429: the client retries a 429 for half a minute before showing it.
         Staged::TooMany(n) => Err(refused(
-            400,
+            Refusal::Invalid,
             format!(
                 "{member} already has {n} unfinished uploads, the most this registry keeps per member ({cap}); finish them, or wait up to {} minutes until they expire, then run `dart pub publish` again",
                 ttl_secs() / 60
@@ -67,20 +67,20 @@ pub(super) fn owned_upload(
 ) -> Result<UploadRecord, Error> {
     let Some(upload) = store.publishing.upload(id)? else {
         return Err(refused(
-            404,
+            Refusal::NotFound,
             format!("there is no upload {id}; run `dart pub publish` again"),
         ));
     };
     if upload.member != member {
         return Err(refused(
-            403,
+            Refusal::Forbidden,
             format!(
                 "upload {id} was started by another member; run `dart pub publish` again with your own token"
             ),
         ));
     }
     if upload.outcome.is_none() && upload.created < now - ttl_secs() {
-        return Err(refused(400, expired_message()));
+        return Err(refused(Refusal::Invalid, expired_message()));
     }
     Ok(upload)
 }
@@ -96,9 +96,10 @@ pub(super) fn expired_message() -> String {
 /// archives, and any other staged file as old. Run by the daemon at start and
 /// periodically.
 pub fn sweep(store: &Store, data_dir: &std::path::Path, now: i64) -> Result<(), Error> {
-    let expired = store
-        .publishing
-        .expire_uploads(now - ttl_secs(), &expired_message())?;
+    let expired = store.publishing.expire_uploads(
+        now - ttl_secs(),
+        (Refusal::Invalid.code(), &expired_message()),
+    )?;
     for id in &expired {
         staging::remove(data_dir, id);
     }

@@ -30,6 +30,12 @@ pub(super) fn rebuild_missing(
             .or(config.packages.first())
             .map_or("", |p| p.path.as_str());
         let Ok(oid) = gix::ObjectId::from_hex(commit.as_bytes()) else {
+            let message = format!(
+                "the archive of {} {} is missing and cannot be rebuilt: the commit recorded for it, `{commit}`, is not a commit id (the catalog is damaged); restore {}.tar.gz from a backup",
+                v.package, v.version, v.sha256
+            );
+            error!(package = %v.package, version = %v.version, "{message}");
+            report.warnings.push(message);
             continue;
         };
         match candidate::evaluate(repo, oid, &v.package, path, &v.version) {

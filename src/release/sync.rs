@@ -82,14 +82,35 @@ pub fn open_repository(config: &Repository, mirrors: &Path) -> Opened {
             let dir = mirror_dir(mirrors, &config.key);
             let fetched =
                 credentials(config).and_then(|c| git::fetch_mirror(url, &location, &dir, c));
-            let repo = if dir.join("HEAD").is_file() {
-                Repo::open(&dir, &location).ok()
-            } else {
-                None
-            };
-            let (remote_tags, error) = match fetched {
+            let (remote_tags, fetch_error) = match fetched {
                 Ok(tags) => (Some(tags), None),
                 Err(e) => (None, Some(e)),
+            };
+            // After a fetch the mirror must open; after a failed one, a mirror fetched
+            // before still serves, if there is one.
+            if fetch_error.is_some() && !dir.join("HEAD").is_file() {
+                return Opened {
+                    repo: None,
+                    error: fetch_error,
+                    remote_tags,
+                };
+            }
+            let (repo, error) = match (Repo::open(&dir, &location), fetch_error) {
+                (Ok(repo), error) => (Some(repo), error),
+                (Err(open), None) => (None, Some(open)),
+                // The fetch failed opening this same mirror: its error says it all.
+                (
+                    Err(_),
+                    Some(fetch @ (git::Error::Open { .. } | git::Error::CreateMirror { .. })),
+                ) => (None, Some(fetch)),
+                (Err(open), Some(fetch)) => (
+                    None,
+                    Some(git::Error::MirrorUnusable {
+                        fetch: Box::new(fetch),
+                        path: dir,
+                        open: Box::new(open),
+                    }),
+                ),
             };
             Opened {
                 repo,
@@ -113,20 +134,7 @@ fn credentials(config: &Repository) -> Result<Option<(String, String)>, git::Err
     }
 }
 
-/// Full chain of an error on one line, for reports and logs.
-pub(super) fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    text
-}
+pub(super) use crate::report::chain;
 
 /// One pass: fetch, evaluate new tags, store new versions, rebuild missing archives.
 /// Problems with single tags are reported, not fatal; only a broken store is an error.
@@ -156,7 +164,13 @@ pub fn sync_repository(
         Some(Ok(t)) => t,
         unread => {
             if let Some(Err(e)) = unread {
-                report.fetch_error = Some(chain(&e));
+                let text = chain(&e);
+                warn!(repo = %report.repo, error = %text, "cannot list the tags of {}; serving what was stored before", report.repo);
+                // Beside a failed fetch, not instead of it.
+                report.fetch_error = Some(match report.fetch_error.take() {
+                    Some(fetch) => format!("{fetch}; {text}"),
+                    None => text,
+                });
             }
             // Read or not, it was tried: later repositories stop waiting for it.
             store.catalog.record_names(&config.key, None)?;

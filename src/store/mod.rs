@@ -1,6 +1,7 @@
 //! Persistent state: the catalog of served versions and tag outcomes, and the archive
 //! bytes. Two small traits form the seam where a later PostgreSQL catalog and object
 //! store plug in; the embedded defaults are SQLite and files named by their sha256.
+//! Archives in demand are also kept in memory ([`HotArchives`]).
 
 mod backup;
 mod blobs;
@@ -8,6 +9,7 @@ mod changes;
 #[cfg(test)]
 mod concurrent;
 mod dir;
+mod hot;
 mod publishing;
 mod sessions;
 mod sources;
@@ -19,12 +21,13 @@ pub use backup::{BackupSummary, backup};
 pub use blobs::FileBlobs;
 pub use changes::Changes;
 pub use dir::{create_private_dir, database_path};
+pub use hot::HotArchives;
 pub use publishing::{AuditEntry, Publishing, SqlitePublishing, UploadedPackage};
 pub use sessions::SqliteSessions;
 pub use sources::{NameConflict, read_owners};
 pub use sqlite::SqliteCatalog;
 pub use tokens::SqliteTokens;
-pub use uploads::{Staged, UploadRecord};
+pub use uploads::{Staged, UploadOutcome, UploadRecord};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -289,5 +292,24 @@ impl Store {
             sessions: Box::new(sessions),
             changes,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_store_error_is_logged_with_its_sqlite_cause() {
+        let e = super::Error::Query {
+            doing: "adding a version",
+            source: rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                Some("database is locked".into()),
+            ),
+        };
+        let text = crate::report::chain(&e);
+        assert!(
+            text.starts_with("catalog query failed while adding a version: database is locked"),
+            "{text}"
+        );
     }
 }

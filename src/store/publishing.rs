@@ -1,7 +1,7 @@
 //! State of `dart pub publish`: pending uploads, uploaded packages with their uploaders,
 //! retractions and discontinuation set over the API, and the audit trail.
 
-use super::uploads::{self, Staged, UploadRecord};
+use super::uploads::{self, Staged, UploadOutcome, UploadRecord};
 use super::{Error, sqlite};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
@@ -47,14 +47,10 @@ pub trait Publishing: Send + Sync {
         since: i64,
         cap: u64,
     ) -> Result<Staged, Error>;
-    fn set_upload_outcome(
-        &self,
-        id: &str,
-        outcome: &Result<String, (u16, String)>,
-    ) -> Result<(), Error>;
-    /// Refuses, with `message`, every unfinished upload created before `before`;
-    /// returns their ids.
-    fn expire_uploads(&self, before: i64, message: &str) -> Result<Vec<String>, Error>;
+    fn set_upload_outcome(&self, id: &str, outcome: &UploadOutcome) -> Result<(), Error>;
+    /// Refuses, with `refusal` (its kind's code and the message), every unfinished
+    /// upload created before `before`; returns their ids.
+    fn expire_uploads(&self, before: i64, refusal: (&str, &str)) -> Result<Vec<String>, Error>;
     fn packages(&self) -> Result<Vec<UploadedPackage>, Error>;
     fn package(&self, name: &str) -> Result<Option<UploadedPackage>, Error>;
     /// Creates the package with its creator as first uploader, if it does not exist.
@@ -188,16 +184,12 @@ impl Publishing for SqlitePublishing {
         uploads::stage(&mut self.conn(), id, archive, since, cap)
     }
 
-    fn set_upload_outcome(
-        &self,
-        id: &str,
-        outcome: &Result<String, (u16, String)>,
-    ) -> Result<(), Error> {
+    fn set_upload_outcome(&self, id: &str, outcome: &UploadOutcome) -> Result<(), Error> {
         uploads::set_outcome(&self.conn(), id, outcome)
     }
 
-    fn expire_uploads(&self, before: i64, message: &str) -> Result<Vec<String>, Error> {
-        uploads::expire(&mut self.conn(), before, message)
+    fn expire_uploads(&self, before: i64, refusal: (&str, &str)) -> Result<Vec<String>, Error> {
+        uploads::expire(&mut self.conn(), before, refusal)
     }
 
     fn packages(&self) -> Result<Vec<UploadedPackage>, Error> {

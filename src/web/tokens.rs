@@ -8,6 +8,7 @@ use crate::app::AppState;
 use crate::auth::policy::{self, TokenManager};
 use crate::auth::token;
 use crate::clock::{now, parse_lifetime};
+use crate::config::Email;
 use crate::store::{TokenRecord, UploadedPackage};
 use askama::Template;
 use tracing::info;
@@ -89,7 +90,7 @@ fn may_manage(
     state: &AppState,
     uploaded: &[UploadedPackage],
     actor: &str,
-    target: &str,
+    target: &Email,
 ) -> Result<(), Error> {
     policy::may_manage_tokens(
         &state.config.load(),
@@ -129,7 +130,7 @@ pub fn tokens_page(
     let actor = signed_in(visitor)?;
     let config = state.config.load();
     let uploaded = uploaded(state)?;
-    let member = target.map_or_else(|| actor.to_string(), policy::normalize_email);
+    let member = Email::new(target.unwrap_or(actor));
     may_manage(state, &uploaded, actor, &member)?;
     let mut choices = vec![actor.to_string()];
     choices.extend(
@@ -141,7 +142,8 @@ pub fn tokens_page(
             .filter(|m| {
                 policy::may_manage_tokens(&config, &uploaded, TokenManager::Member(actor), m)
                     .is_ok()
-            }),
+            })
+            .map(|m| m.to_string()),
     );
     let now = now();
     let (active, inactive): (Vec<TokenRow>, Vec<TokenRow>) = state
@@ -160,7 +162,7 @@ pub fn tokens_page(
     );
     Ok(TokensPage {
         layout: Layout::new(&config, visitor, "Tokens".into(), &here),
-        member,
+        member: member.to_string(),
         choices,
         active,
         inactive,
@@ -180,7 +182,7 @@ pub fn create(
     expires_in: &str,
 ) -> Result<Created, Error> {
     let config = state.config.load();
-    let member = policy::normalize_email(member);
+    let member = Email::new(member);
     if !policy::is_member(&config, &member) {
         return Err(Error::BadRequest(format!(
             "{member} is not a member; add it under members in registry.yaml first"
@@ -205,7 +207,7 @@ pub fn create(
     Ok(Created {
         id: issued.record.id.clone(),
         name: name.to_string(),
-        member,
+        member: member.to_string(),
         secret: issued.secret.expose().to_string(),
         add_command: format!("dart pub token add {base}"),
         env_command: format!("dart pub token add {base} --env-var {ENV_VAR}"),
@@ -221,7 +223,8 @@ pub fn revoke(state: &AppState, actor: &str, id: &str) -> Result<String, Error> 
         .token_by_id(id)
         .map_err(Error::store("find a token"))?;
     let uploaded = uploaded(state)?;
-    let Some(record) = record.filter(|r| may_manage(state, &uploaded, actor, &r.member).is_ok())
+    let Some(record) =
+        record.filter(|r| may_manage(state, &uploaded, actor, &Email::new(&r.member)).is_ok())
     else {
         return Err(Error::NotFound(format!(
             "no token with the id {id} is yours to revoke"
@@ -239,7 +242,7 @@ pub fn revoke(state: &AppState, actor: &str, id: &str) -> Result<String, Error> 
 
 /// Revokes every token of `member` ("sign out everywhere"); returns how many.
 pub fn revoke_all(state: &AppState, actor: &str, member: &str) -> Result<usize, Error> {
-    let member = policy::normalize_email(member);
+    let member = Email::new(member);
     may_manage(state, &uploaded(state)?, actor, &member)?;
     let ids = state
         .store

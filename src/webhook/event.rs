@@ -1,7 +1,8 @@
 //! What a verified delivery announces: its kind, the URLs of the repository it concerns
 //! and the refs it touched, read from each provider's documented payload fields.
 
-use super::{Error, Provider, same_repository};
+use super::{Error, Provider};
+use crate::config::key::{self, RepoKey};
 use serde_json::Value;
 
 /// A delivery as tagpub cares about it.
@@ -29,7 +30,14 @@ pub enum EventKind {
 impl Event {
     /// Whether this event concerns the repository at `url` (any form of it).
     pub fn names_repository(&self, url: &str) -> bool {
-        self.clone_urls.iter().any(|u| same_repository(u, url))
+        key::normalize(url).is_some_and(|repo| self.names(&repo))
+    }
+
+    /// Whether this event concerns the repository whose key is `repo`.
+    pub fn names(&self, repo: &RepoKey) -> bool {
+        self.clone_urls
+            .iter()
+            .any(|u| key::normalize(u).as_ref() == Some(repo))
     }
 }
 

@@ -1,6 +1,6 @@
 //! Push notifications from git forges, before any HTTP framework sees them: checking a
 //! delivery's signature ([`verify`]), reading what it announces ([`parse`]), and deciding
-//! whether a URL in it names a watched repository ([`normalize`], [`same_repository`]).
+//! whether it names a watched repository ([`Event::names`], by `config::key`).
 //!
 //! A handler calls [`verify`] with the raw body first and reads nothing of the body
 //! until it succeeds; only then does it call [`parse`]. Nothing here logs, and no error
@@ -9,12 +9,10 @@
 mod delivery;
 mod event;
 mod signature;
-mod url;
 
 pub use delivery::{MAX_DELIVERY_BYTES, RecentDeliveries, delivery_id};
 pub use event::{Event, EventKind, parse};
 pub use signature::{Provider, verify};
-pub use url::{RepoKey, normalize, same_repository};
 
 /// Why a webhook delivery was refused. The signature variants mean "not from whom it
 /// claims" (answer 401); the payload variants mean a signed but unusable body (400);

@@ -4,7 +4,7 @@ use super::client::PubClient;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tagpub::app::{self, AppState};
+use tagpub::app::AppState;
 use tagpub::config::Config;
 use tagpub::release::RepoReport;
 
@@ -51,7 +51,7 @@ pub fn start(dir: &Path, prefix: &str, body: &str) -> TestServer {
         let state = state.clone();
         runtime.spawn(async move {
             let listener = tokio::net::TcpListener::from_std(listener)?;
-            app::serve(state, listener, async move {
+            tagpub::server::serve(state, listener, async move {
                 let _ = rx.await;
             })
             .await

@@ -51,7 +51,12 @@ fn uploaded() -> Vec<UploadedPackage> {
 }
 
 fn may(actor: &str, target: &str) -> Result<(), String> {
-    may_manage_tokens(&config(), &uploaded(), TokenManager::Member(actor), target)
+    may_manage_tokens(
+        &config(),
+        &uploaded(),
+        TokenManager::Member(actor),
+        &Email::new(target),
+    )
 }
 
 #[test]
@@ -143,7 +148,7 @@ fn a_leader_cannot_mint_tokens_of_an_uploader_of_packages_they_cannot_publish() 
             &config(),
             &both,
             TokenManager::Member("alice@acme.dev"),
-            "erin@acme.dev"
+            &Email::new("erin@acme.dev")
         ),
         Ok(())
     );
@@ -153,7 +158,7 @@ fn a_leader_cannot_mint_tokens_of_an_uploader_of_packages_they_cannot_publish() 
 fn the_operator_manages_anyones_tokens() {
     for target in ["admin@acme.dev", "bob@acme.dev", "gone@acme.dev"] {
         assert_eq!(
-            may_manage_tokens(&config(), &[], TokenManager::Operator, target),
+            may_manage_tokens(&config(), &[], TokenManager::Operator, &Email::new(target)),
             Ok(())
         );
     }

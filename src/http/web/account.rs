@@ -278,7 +278,7 @@ pub async fn tokens_action(
                 let target = member.unwrap_or(&actor);
                 let count = tokens::revoke_all(&s, &actor, target)?;
                 let message = format!("{count} tokens of {target} were revoked.");
-                let mine = crate::auth::policy::normalize_email(target) == actor;
+                let mine = crate::config::Email::new(target) == actor.as_str();
                 (None, Some(message), mine)
             }
             other => {

@@ -1,10 +1,11 @@
-//! Archive paths: normalising a tar name the way pub does when it extracts
-//! (§4), and the tree of paths seen so far, which refuses duplicates, file and
-//! directory clashes, case-only differences and too many paths.
+//! Archive paths: a tar name as pub extracts it (the rules are `package::path`'s), in
+//! words for the person publishing, and the tree of paths seen so far, which refuses
+//! duplicates, file and directory clashes, case-only differences and too many paths.
 
 use std::collections::HashMap;
 
 use super::Error;
+use crate::package::path::{self, Problem};
 
 /// What an entry puts at its path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,40 +14,23 @@ pub(super) enum Kind {
     Dir,
 }
 
-/// The relative path `name` extracts to, `""` for the package root.
-///
-/// pub splits on `/` and normalises, so `./x`, `x/` and `x//` are all `x` (§4).
-/// `..` is refused even where it would stay inside the package (`a/../b`): only a
-/// hand-made archive has it, and pub's own client versions disagree on it.
+/// The relative path `name` extracts to, `""` for the package root
+/// ([`path::normalise`]), or why it has none, in words for the person publishing.
 pub(super) fn normalise(name: &str) -> Result<String, Error> {
-    let forbidden = if name.contains('\0') {
-        Some("a NUL byte, which ends a name for most tar readers")
-    } else if name.contains('\\') {
-        Some("a backslash, which Windows reads as a directory separator")
-    } else {
-        None
-    };
-    if let Some(character) = forbidden {
-        return Err(Error::ForbiddenCharacter {
-            path: name.to_owned(),
-            character,
-        });
-    }
-    if name.starts_with('/') {
-        return Err(Error::AbsolutePath {
-            path: name.to_owned(),
-        });
-    }
-    let parts: Vec<&str> = name
-        .split('/')
-        .filter(|part| !part.is_empty() && *part != ".")
-        .collect();
-    if parts.contains(&"..") {
-        return Err(Error::EscapingPath {
-            path: name.to_owned(),
-        });
-    }
-    Ok(parts.join("/"))
+    let path = name.to_owned();
+    path::normalise(name).map_err(|problem| match problem {
+        Problem::Nul => Error::ForbiddenCharacter {
+            path,
+            character: "a NUL byte, which ends a name for most tar readers",
+        },
+        Problem::Backslash => Error::ForbiddenCharacter {
+            path,
+            character: "a backslash, which Windows reads as a directory separator",
+        },
+        Problem::Absolute => Error::AbsolutePath { path },
+        // `normalise` finds no other problem; `..` is the one left.
+        _ => Error::EscapingPath { path },
+    })
 }
 
 /// Every path in the archive, directories implied by a file's path included,

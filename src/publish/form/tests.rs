@@ -59,7 +59,7 @@ fn a_huge_text_field_is_refused_by_its_own_bound() {
         matches!(&e, FormError::FieldTooLarge { name, limit: 4096 } if name == "upload_id"),
         "{e:?}"
     );
-    assert_eq!(e.status_and_code(), (413, "EntityTooLarge"));
+    assert_eq!(e.kind_and_code(), (Refusal::TooLarge, "EntityTooLarge"));
     let e = read(body(&[("unknown", &huge)], Some(b"x"))).unwrap_err();
     assert!(matches!(e, FormError::FieldTooLarge { .. }), "{e:?}");
 }

@@ -1,5 +1,7 @@
 //! One comparable key for every way of writing a repository's location, so that the
-//! URLs in a payload can be matched against the `url` of a watched repository.
+//! URLs in a push notification can be matched against the `url` of a watched
+//! repository. Each repository's key is computed once, when the config is loaded
+//! ([`super::Repository::identity`]).
 //!
 //! `https://Git.Acme.dev/Org/Repo.git`, `http://git.acme.dev/org/repo`,
 //! `ssh://git@git.acme.dev:22/org/repo.git`, `git@git.acme.dev:org/repo.git` and
@@ -21,6 +23,7 @@
 //! - Local paths keep their case (file systems here are case-sensitive) and are made
 //!   canonical through the file system, which is the one place this module reads it.
 
+use super::RepoUrl;
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
@@ -40,6 +43,17 @@ impl fmt::Display for RepoKey {
         match self {
             RepoKey::Remote { host, path } => write!(f, "{host}/{path}"),
             RepoKey::Local(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+impl RepoKey {
+    /// The key of a configured repository location; `None` for a URL that names no
+    /// repository (`https://host/`).
+    pub fn of(url: &RepoUrl) -> Option<RepoKey> {
+        match url {
+            RepoUrl::Local(path) => local(path),
+            RepoUrl::Remote(url) => normalize(url),
         }
     }
 }
@@ -175,6 +189,22 @@ mod tests {
             assert_eq!(key(form), expected, "{form}");
         }
         assert_eq!(expected.to_string(), "host.com/org/repo");
+    }
+
+    #[test]
+    fn a_configured_location_has_the_key_of_every_spelling_of_it() {
+        let remote = RepoUrl::Remote("https://deploy@Git.Acme.dev/Org/Repo.git".into());
+        assert_eq!(RepoKey::of(&remote), Some(key("git@git.acme.dev:org/repo")));
+        let dir = tempfile::tempdir().unwrap();
+        let local = RepoUrl::Local(dir.path().join("work/../pkg"));
+        assert_eq!(
+            RepoKey::of(&local),
+            Some(key(&format!("file://{}/pkg", dir.path().display())))
+        );
+        assert_eq!(
+            RepoKey::of(&RepoUrl::Remote("https://host.com/".into())),
+            None
+        );
     }
 
     #[test]
