@@ -61,8 +61,12 @@ fn github_extensions_render() {
         "> [!NOTE]\n> careful\n",
     ));
     assert!(
-        out.contains("<table>") && out.contains("text-align:right"),
+        out.contains("<table>") && out.contains("<td>2</td>"),
         "{out}"
+    );
+    assert!(
+        !out.contains("style="),
+        "inline styles are refused by the CSP: {out}"
     );
     assert!(out.contains("type=\"checkbox\""), "{out}");
     assert!(out.contains("<pre><code"), "{out}");
