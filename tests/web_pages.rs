@@ -4,7 +4,8 @@
 
 mod support;
 
-use support::web::{Browser, WebRegistry, signed_in, token_for, web_registry};
+use support::web::Browser;
+use support::web_registry::{WebRegistry, signed_in, token_for, web_registry};
 use support::{PubClient, server::TestServer};
 
 const PACKAGES: [&str; 4] = ["secret_pkg", "open_pkg", "broken_pkg", "no_such_pkg"];
@@ -337,12 +338,12 @@ fn admin_page_is_for_admins() {
 fn pages_work_under_a_path_prefix() {
     let repo = support::GitRepo::init();
     repo.write("README.md", "# Prefixed\n\n![logo](logo.png)\n")
-        .write("logo.png", support::web::PIXEL_PNG);
+        .write("logo.png", support::web_registry::PIXEL_PNG);
     repo.release("prefixed_pkg", "1.0.0", "v1.0.0");
     let dir = tempfile::tempdir().unwrap();
     let body = format!(
         "{}repositories:\n  - url: {}\n    poll_interval: 1h\n",
-        support::web::MEMBERS,
+        support::web_registry::MEMBERS,
         repo.path().display()
     );
     let s = support::server::start(dir.path(), "registry/", &body);

@@ -6,7 +6,8 @@
 mod support;
 
 use support::ClientError;
-use support::web::{Browser, signed_in, token_for, web_registry};
+use support::web::Browser;
+use support::web_registry::{signed_in, token_for, web_registry};
 use tagpub::store::Store;
 use tagpub::web::session;
 

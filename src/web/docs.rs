@@ -5,6 +5,12 @@
 //! that serves them.
 
 use super::markdown::{self, Links};
+use super::package::page_path;
+use super::{Error as PageError, Visitor, Web};
+use crate::app::AppState;
+use crate::auth::{self, Decision};
+use crate::config::Config;
+use crate::store::StoredVersion;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::io::Read;
 use std::sync::{Arc, Mutex};
@@ -246,6 +252,96 @@ impl DocsCache {
             }
         }
         docs
+    }
+}
+
+/// The rendered documents of a version, from the cache or rendered now.
+pub fn docs_of(
+    state: &AppState,
+    web: &Web,
+    config: &Config,
+    version: &StoredVersion,
+) -> Result<Arc<Docs>, PageError> {
+    let files_url = format!(
+        "{}/files/",
+        page_path(
+            config.base_url.path(),
+            &version.package,
+            Some(&version.version)
+        )
+    );
+    let key = format!("{}|{files_url}", version.sha256);
+    if let Some(docs) = web.docs.get(&key) {
+        return Ok(docs);
+    }
+    let bytes = state
+        .store
+        .blobs
+        .get(&version.sha256)
+        .map_err(PageError::store("read an archive"))?
+        .ok_or_else(|| PageError::MissingArchive {
+            package: version.package.clone(),
+            version: version.version.clone(),
+        })?;
+    let docs = extract(&bytes, &files_url).map_err(|source| PageError::Docs {
+        package: version.package.clone(),
+        version: version.version.clone(),
+        source,
+    })?;
+    Ok(web.docs.put(&key, docs))
+}
+
+/// The bytes of the file at `path` in the archive of `name` `version`, for a visitor
+/// who may read the package (the archive's own check). At most `max` bytes.
+pub fn archive_file(
+    state: &AppState,
+    visitor: &Visitor,
+    name: &str,
+    version: &str,
+    path: &str,
+    max: u64,
+) -> Result<Vec<u8>, PageError> {
+    let config = state.config.load();
+    let index = state.index.load();
+    let view = index.package(name);
+    let not_found = || {
+        PageError::NotFound(format!(
+            "package `{name}` has no file {path} in version {version}"
+        ))
+    };
+    match auth::check_read(&config, &visitor.caller, name, view.map(|p| &p.readers)) {
+        Decision::Allow => {}
+        Decision::NotFound => return Err(not_found()),
+        Decision::Unauthenticated { .. } => {
+            return Err(PageError::SignIn(format!(
+                "Sign in to see package `{name}`."
+            )));
+        }
+        Decision::Forbidden { message } => return Err(PageError::Forbidden(message)),
+    }
+    let sha256 = view
+        .and_then(|p| p.version(version))
+        .map(|v| v.sha256.clone())
+        .ok_or_else(not_found)?;
+    let bytes = state
+        .store
+        .blobs
+        .get(&sha256)
+        .map_err(PageError::store("read an archive"))?
+        .ok_or_else(|| PageError::MissingArchive {
+            package: name.to_string(),
+            version: version.to_string(),
+        })?;
+    match read_file(&bytes, path, max).map_err(|source| PageError::Docs {
+        package: name.to_string(),
+        version: version.to_string(),
+        source,
+    })? {
+        File::Found(bytes) => Ok(bytes),
+        File::TooLarge => Err(PageError::NotFound(format!(
+            "{path} in {name} {version} is larger than a browser is served; download the archive"
+        ))),
+        File::Missing => Err(not_found()),
     }
 }
 

@@ -14,6 +14,7 @@ pub mod docs;
 pub mod markdown;
 pub mod package;
 pub mod pages;
+pub mod pubspec;
 pub mod session;
 pub mod tokens;
 

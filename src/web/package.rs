@@ -2,7 +2,8 @@
 //! dependencies, install snippets, provenance and "why isn't my tag here?".
 
 use super::browse::{description, latest, source_label};
-use super::docs::{self, Docs, Document};
+use super::docs::{Docs, Document, docs_of};
+use super::pubspec::{Dependency, constraint, dependencies, links};
 use super::{Error, Layout, Visitor, Web};
 use crate::app::AppState;
 use crate::auth::{self, Decision, policy};
@@ -28,16 +29,6 @@ pub struct VersionRow {
     pub size: String,
     /// Repository URL (no credentials), tag and commit; `None` for uploads.
     pub git: Option<(String, String, String)>,
-}
-
-/// One dependency of the version shown.
-#[derive(Debug, Clone)]
-pub struct Dependency {
-    pub name: String,
-    pub constraint: String,
-    /// Where it comes from, for people (`this registry`, `pub.dev`, `Flutter SDK`).
-    pub origin: String,
-    pub link: Option<String>,
 }
 
 /// A tag of this package that is not served, with `tagpub check`'s reason.
@@ -245,58 +236,6 @@ fn unserved_page(
     }
 }
 
-/// The rendered documents of a version, from the cache or rendered now.
-fn docs_of(
-    state: &AppState,
-    web: &Web,
-    config: &Config,
-    version: &StoredVersion,
-) -> Result<Arc<Docs>, Error> {
-    let files_url = format!(
-        "{}/files/",
-        page_path(
-            config.base_url.path(),
-            &version.package,
-            Some(&version.version)
-        )
-    );
-    let key = format!("{}|{files_url}", version.sha256);
-    if let Some(docs) = web.docs.get(&key) {
-        return Ok(docs);
-    }
-    let bytes = state
-        .store
-        .blobs
-        .get(&version.sha256)
-        .map_err(Error::store("read an archive"))?
-        .ok_or_else(|| Error::MissingArchive {
-            package: version.package.clone(),
-            version: version.version.clone(),
-        })?;
-    let docs = docs::extract(&bytes, &files_url).map_err(|source| Error::Docs {
-        package: version.package.clone(),
-        version: version.version.clone(),
-        source,
-    })?;
-    Ok(web.docs.put(&key, docs))
-}
-
-/// Links of the pubspec (`homepage`, `repository`, …) that are web links.
-fn links(pubspec: &Value) -> Vec<(&'static str, String)> {
-    [
-        ("Homepage", "homepage"),
-        ("Repository", "repository"),
-        ("Issues", "issue_tracker"),
-        ("Documentation", "documentation"),
-    ]
-    .into_iter()
-    .filter_map(|(label, key)| {
-        let url = super::web_link(pubspec.get(key)?.as_str()?)?;
-        Some((label, url))
-    })
-    .collect()
-}
-
 fn version_rows(
     config: &Config,
     view: &PackageView,
@@ -333,60 +272,6 @@ fn version_rows(
     rows.into_iter().map(|(_, row)| row).collect()
 }
 
-/// A version constraint as written (`^1.2.0`), `any` when absent.
-fn constraint(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        Value::Null => "any".to_string(),
-        Value::Object(o) => o.get("version").map_or("any".to_string(), constraint),
-        other => other.to_string(),
-    }
-}
-
-fn same_registry(config: &Config, url: &str) -> bool {
-    url.trim_end_matches('/')
-        .eq_ignore_ascii_case(config.base_url.as_str().trim_end_matches('/'))
-}
-
-fn dependencies(config: &Config, section: Option<&Value>) -> Vec<Dependency> {
-    let Some(Value::Object(deps)) = section else {
-        return Vec::new();
-    };
-    let base = config.base_url.path();
-    deps.iter()
-        .map(|(name, spec)| {
-            let hosted = spec.get("hosted").and_then(|h| match h {
-                Value::String(url) => Some(url.clone()),
-                Value::Object(o) => o.get("url")?.as_str().map(str::to_string),
-                _ => None,
-            });
-            let (origin, link) = if let Some(sdk) = spec.get("sdk").and_then(Value::as_str) {
-                (format!("{sdk} SDK"), None)
-            } else if spec.get("git").is_some() {
-                ("git".to_string(), None)
-            } else if spec.get("path").is_some() {
-                ("path".to_string(), None)
-            } else if let Some(url) = hosted {
-                if same_registry(config, &url) {
-                    let link = format!("{base}packages/{name}");
-                    ("this registry".to_string(), Some(link))
-                } else {
-                    (crate::config::redact(&url), None)
-                }
-            } else {
-                let link = format!("https://pub.dev/packages/{name}");
-                ("pub.dev".to_string(), Some(link))
-            };
-            Dependency {
-                name: name.clone(),
-                constraint: constraint(spec),
-                origin,
-                link,
-            }
-        })
-        .collect()
-}
-
 /// Tags of `name` refused in the last pass over each repository the visitor may read,
 /// with the reasons `tagpub check` gives.
 fn rejected_tags(
@@ -418,56 +303,4 @@ fn rejected_tags(
         );
     }
     out
-}
-
-/// The bytes of the file at `path` in the archive of `name` `version`, for a visitor
-/// who may read the package (the archive's own check). At most `max` bytes.
-pub fn archive_file(
-    state: &AppState,
-    visitor: &Visitor,
-    name: &str,
-    version: &str,
-    path: &str,
-    max: u64,
-) -> Result<Vec<u8>, Error> {
-    let config = state.config.load();
-    let index = state.index.load();
-    let view = index.package(name);
-    let not_found = || {
-        Error::NotFound(format!(
-            "package `{name}` has no file {path} in version {version}"
-        ))
-    };
-    match auth::check_read(&config, &visitor.caller, name, view.map(|p| &p.readers)) {
-        Decision::Allow => {}
-        Decision::NotFound => return Err(not_found()),
-        Decision::Unauthenticated { .. } => {
-            return Err(Error::SignIn(format!("Sign in to see package `{name}`.")));
-        }
-        Decision::Forbidden { message } => return Err(Error::Forbidden(message)),
-    }
-    let sha256 = view
-        .and_then(|p| p.version(version))
-        .map(|v| v.sha256.clone())
-        .ok_or_else(not_found)?;
-    let bytes = state
-        .store
-        .blobs
-        .get(&sha256)
-        .map_err(Error::store("read an archive"))?
-        .ok_or_else(|| Error::MissingArchive {
-            package: name.to_string(),
-            version: version.to_string(),
-        })?;
-    match docs::read_file(&bytes, path, max).map_err(|source| Error::Docs {
-        package: name.to_string(),
-        version: version.to_string(),
-        source,
-    })? {
-        docs::File::Found(bytes) => Ok(bytes),
-        docs::File::TooLarge => Err(Error::NotFound(format!(
-            "{path} in {name} {version} is larger than a browser is served; download the archive"
-        ))),
-        docs::File::Missing => Err(not_found()),
-    }
 }

@@ -22,6 +22,7 @@ pub mod publish;
 pub mod server;
 pub mod version;
 pub mod web;
+pub mod web_registry;
 
 pub use archive::{Extracted, extract};
 pub use client::{ClientError, Download, PubClient, RawResponse};

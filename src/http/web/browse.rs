@@ -112,7 +112,7 @@ pub async fn archive_file(
     let s = state.clone();
     let path_for_read = path.clone();
     let read = blocking(move || {
-        crate::web::package::archive_file(&s, &visitor, &name, &version, &path_for_read, MAX_FILE)
+        docs::archive_file(&s, &visitor, &name, &version, &path_for_read, MAX_FILE)
     })
     .await;
     let bytes = match read {
