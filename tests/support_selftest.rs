@@ -67,7 +67,7 @@ fn release_writes_pubspec_and_library_and_tags() {
         pubspec("foo", "1.2.3").trim_end()
     );
     assert!(repo.run(["show", "v1.2.3:lib/foo.dart"]).contains("1.2.3"));
-    let yaml: serde_json::Value = serde_yaml::from_str(&pubspec("foo", "1.2.3")).unwrap();
+    let yaml: serde_json::Value = serde_saphyr::from_str(&pubspec("foo", "1.2.3")).unwrap();
     assert_eq!(yaml["environment"]["sdk"], "^3.0.0");
 
     let mono = repo.release_in("packages/bar", "bar", "0.1.0", "bar-v0.1.0");

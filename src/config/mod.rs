@@ -161,9 +161,9 @@ impl Config {
     /// Validates config text as if it had been read from `path` (relative paths inside it
     /// are relative to `path`'s directory).
     pub fn from_yaml(text: &str, path: &Path) -> Result<Config, Error> {
-        let raw: RawConfig = serde_yaml::from_str(text).map_err(|e| Error::Parse {
+        let raw: RawConfig = raw::parse(text).map_err(|message| Error::Parse {
             path: path.to_path_buf(),
-            message: e.to_string(),
+            message,
         })?;
         let base_dir = path
             .parent()

@@ -6,6 +6,21 @@
 use serde::Deserialize;
 use std::path::PathBuf;
 
+/// Parses `registry.yaml` text; the error names the line and column (and the key, for an
+/// unknown or repeated one).
+pub fn parse(text: &str) -> Result<RawConfig, String> {
+    let options = serde_saphyr::options! {
+        // `yes`/`on` are text in YAML 1.2, as serde_yaml read them: `anonymous_read: yes`
+        // stays an error rather than a surprise.
+        strict_booleans: true,
+        // `base_url:` left empty reads as "", which validation then names.
+        null_as_string: true,
+        with_snippet: false,
+    };
+    serde_saphyr::from_str_with_options(text, options)
+        .map_err(|e| e.render_with_formatter(&serde_saphyr::UserMessageFormatter))
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {

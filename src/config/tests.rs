@@ -187,3 +187,15 @@ uploads:
         "a name problem and a missing `discontinued`: {e}"
     );
 }
+
+#[test]
+fn duplicate_key_in_registry_yaml_is_refused_with_its_line() {
+    let e =
+        problems("base_url: https://h/\nrepositories:\n  - url: /a\n    teams: [t]\n    url: /b\n");
+    assert!(e.contains("url") && e.contains("line 5"), "{e}");
+    let e = problems("base_url: https://h/\nlisten: 127.0.0.1:1\nbase_url: https://other/\n");
+    assert!(e.contains("base_url") && e.contains("line 3"), "{e}");
+    let e =
+        problems("base_url: https://h/\naccess: {anonymous_read: true, anonymous_read: false}\n");
+    assert!(e.contains("anonymous_read") && e.contains("line 2"), "{e}");
+}

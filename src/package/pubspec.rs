@@ -3,9 +3,11 @@
 //! refuse a package (§5.7, PRODUCT.md "Which tags become versions").
 
 use serde_json::{Map, Value as Json};
-use serde_yaml::Value as Yaml;
 
 use super::name;
+
+mod scalar;
+mod yaml;
 
 /// SDKs pub knows for `sdk:` dependencies; any other name is a publish error.
 const KNOWN_SDKS: &[&str] = &["dart", "flutter", "fuchsia"];
@@ -22,13 +24,13 @@ pub enum Error {
         #[source]
         source: std::str::Utf8Error,
     },
-    #[error("pubspec.yaml is not valid YAML: {source}")]
+    #[error("pubspec.yaml is not valid YAML: {message}")]
     Yaml {
         /// 1-based, when the parser knows it.
         line: Option<usize>,
         column: Option<usize>,
-        #[source]
-        source: serde_yaml::Error,
+        /// Says what is wrong, where, and how to fix it.
+        message: String,
     },
     #[error("pubspec.yaml must be a map of fields like `name: my_package`, but it is {found}")]
     NotAMap { found: &'static str },
@@ -48,8 +50,15 @@ pub enum Error {
     NotJson { path: String, value: String },
     #[error("pubspec.yaml: a key under `{path}` is {found}; keys must be plain text")]
     ComplexKey { path: String, found: &'static str },
-    #[error("pubspec.yaml: `{path}` has the key `{key}` twice once keys are read as text")]
-    DuplicateKey { path: String, key: String },
+    #[error(
+        "pubspec.yaml: `{path}` has the key `{key}` twice once keys are read as text (again at line {line}, column {column}); rename or remove one"
+    )]
+    DuplicateKey {
+        path: String,
+        key: String,
+        line: usize,
+        column: usize,
+    },
 }
 
 /// A parsed `pubspec.yaml`.
@@ -111,15 +120,9 @@ pub fn parse(bytes: &[u8]) -> Result<Pubspec, Error> {
         },
         source,
     })?;
-    // Editors on Windows write a byte-order mark, which Dart's YAML reader skips but
-    // serde_yaml mistakes for the start of a second document.
+    // Editors on Windows write a byte-order mark, which Dart's YAML reader skips.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let yaml: Yaml = serde_yaml::from_str(text).map_err(|source| Error::Yaml {
-        line: source.location().map(|l| l.line()),
-        column: source.location().map(|l| l.column()),
-        source,
-    })?;
-    let json = to_json(yaml, "")?;
+    let json = yaml::to_json(text)?;
     if !json.is_object() {
         return Err(Error::NotAMap {
             found: json_kind(&json),
@@ -298,84 +301,6 @@ fn check_git(name: &str, git: &Map<String, Json>) -> Option<(ForbiddenKind, Stri
     ))
 }
 
-/// Converts YAML to JSON; `path` names the current node for error messages.
-///
-/// Scalar keys become their text (`1: x` becomes `"1": "x"`) because JSON keys are
-/// strings; tags are dropped, keeping the tagged value.
-fn to_json(yaml: Yaml, path: &str) -> Result<Json, Error> {
-    Ok(match yaml {
-        Yaml::Tagged(tagged) => to_json(tagged.value, path)?,
-        Yaml::Null => Json::Null,
-        Yaml::Bool(b) => Json::Bool(b),
-        Yaml::String(s) => Json::String(s),
-        Yaml::Number(n) => {
-            if let Some(u) = n.as_u64() {
-                Json::from(u)
-            } else if let Some(i) = n.as_i64() {
-                Json::from(i)
-            } else {
-                // serde_json refuses NaN and infinities: JSON has no spelling for them.
-                let float = n.as_f64().and_then(serde_json::Number::from_f64);
-                Json::Number(float.ok_or_else(|| Error::NotJson {
-                    path: path.to_string(),
-                    value: n.to_string(),
-                })?)
-            }
-        }
-        Yaml::Sequence(items) => Json::Array(
-            items
-                .into_iter()
-                .enumerate()
-                .map(|(i, item)| to_json(item, &format!("{path}[{i}]")))
-                .collect::<Result<_, _>>()?,
-        ),
-        Yaml::Mapping(entries) => {
-            let mut object = Map::with_capacity(entries.len());
-            for (key, value) in entries {
-                let key = key_text(key, path)?;
-                let child = if path.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{path}.{key}")
-                };
-                let value = to_json(value, &child)?;
-                if object.insert(key.clone(), value).is_some() {
-                    let path = place(path);
-                    return Err(Error::DuplicateKey { path, key });
-                }
-            }
-            Json::Object(object)
-        }
-    })
-}
-
-fn key_text(key: Yaml, path: &str) -> Result<String, Error> {
-    match key {
-        Yaml::Tagged(tagged) => key_text(tagged.value, path),
-        Yaml::String(s) => Ok(s),
-        Yaml::Null => Ok("null".to_string()),
-        Yaml::Bool(b) => Ok(b.to_string()),
-        Yaml::Number(n) => Ok(n.to_string()),
-        Yaml::Sequence(_) => Err(Error::ComplexKey {
-            path: place(path),
-            found: "a list",
-        }),
-        Yaml::Mapping(_) => Err(Error::ComplexKey {
-            path: place(path),
-            found: "a map",
-        }),
-    }
-}
-
-/// A node's path for messages; the root's is empty.
-fn place(path: &str) -> String {
-    if path.is_empty() {
-        "(top level)".to_string()
-    } else {
-        path.to_string()
-    }
-}
-
 fn json_kind(json: &Json) -> &'static str {
     match json {
         Json::Null => "empty",
@@ -387,5 +312,7 @@ fn json_kind(json: &Json) -> &'static str {
     }
 }
 
+#[cfg(test)]
+mod golden;
 #[cfg(test)]
 mod tests;

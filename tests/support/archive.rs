@@ -30,7 +30,7 @@ impl Extracted {
             .files
             .get("pubspec.yaml")
             .expect("extract() guarantees a root pubspec.yaml");
-        serde_yaml::from_slice(text).expect("the archive's pubspec.yaml is not valid YAML")
+        serde_saphyr::from_slice(text).expect("the archive's pubspec.yaml is not valid YAML")
     }
 
     /// Every path, directories with a trailing `/`, sorted: a stable archive listing.
