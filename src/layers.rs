@@ -11,6 +11,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("cli", 6),
     ("server", 5),
     ("http", 4),
+    // The web UI's pages: built from the shared state, wired to routes by `http`.
+    ("web", 4),
     ("app", 3),
     ("auth", 2),
     ("index", 2),

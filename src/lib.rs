@@ -19,4 +19,5 @@ pub mod release;
 pub mod report;
 pub mod server;
 pub mod store;
+pub mod web;
 pub mod webhook;

@@ -12,6 +12,7 @@ mod packages;
 mod publish;
 mod status;
 mod tokens;
+mod web;
 
 pub use error::{ApiError, challenge_message};
 
@@ -40,6 +41,7 @@ pub async fn serve(
 /// All routes, nested under `base_url`'s path.
 pub fn router(state: Arc<AppState>) -> Router {
     let prefix = state.base_path();
+    let pages = web::caches();
     let api = Router::new()
         // `versions` is a legal package name: these static routes must win over
         // `api/packages/{name}/…` (§1.6); the router prefers static segments.
@@ -76,7 +78,11 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/packages/{name}/versions/{version}/archive.tar.gz",
             get(archives::legacy_redirect),
         )
-        .route("/packages/{name}/versions/{file}", get(archives::download))
+        // Shared with the web UI's version pages; archives answer as before.
+        .route(
+            "/packages/{name}/versions/{file}",
+            get(web::version_or_archive),
+        )
         .route(
             "/api/tokens",
             get(tokens::list)
@@ -94,13 +100,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/status", get(status::status))
         .route("/metrics", get(status::metrics))
         .route("/healthz", get(health::healthz))
+        .merge(web::routes())
+        .layer(pages.clone())
         .fallback(not_found)
-        .with_state(state);
+        .with_state(state.clone());
     let routes = if prefix == "/" {
         api
     } else {
         Router::new()
             .nest(prefix.trim_end_matches('/'), api)
+            .merge(web::prefix_root(&prefix, state, pages))
             .fallback(not_found)
     };
     harden(routes)

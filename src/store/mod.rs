@@ -11,6 +11,7 @@ mod concurrent;
 mod dir;
 mod hot;
 mod publishing;
+mod sessions;
 mod sources;
 mod sqlite;
 mod tokens;
@@ -22,6 +23,7 @@ pub use changes::Changes;
 pub use dir::{create_private_dir, database_path};
 pub use hot::HotArchives;
 pub use publishing::{AuditEntry, Publishing, SqlitePublishing, UploadedPackage};
+pub use sessions::SqliteSessions;
 pub use sources::{NameConflict, read_owners};
 pub use sqlite::SqliteCatalog;
 pub use tokens::SqliteTokens;
@@ -240,12 +242,32 @@ pub trait TokenStore: Send + Sync {
     fn touch_tokens(&self, uses: &[(String, i64)]) -> Result<(), Error>;
 }
 
+/// A signed-in browser session of the web UI: the hash of its random id and the token
+/// it was opened with (never the token's secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// sha256 of the session id the cookie carries, lower-case hex.
+    pub id_hash: String,
+    pub token_id: String,
+    pub created: i64,
+    pub expires: i64,
+}
+
+/// Web UI sessions.
+pub trait SessionStore: Send + Sync {
+    /// Stores a new session, removing those expired by its `created`.
+    fn insert_session(&self, session: &SessionRecord) -> Result<(), Error>;
+    fn session(&self, id_hash: &str) -> Result<Option<SessionRecord>, Error>;
+    fn remove_session(&self, id_hash: &str) -> Result<(), Error>;
+}
+
 /// The embedded store in `data_dir`.
 pub struct Store {
     pub catalog: Box<dyn Catalog>,
     pub blobs: Box<dyn Blobs>,
     pub tokens: Box<dyn TokenStore>,
     pub publishing: Box<dyn Publishing>,
+    pub sessions: Box<dyn SessionStore>,
     /// Tells when anyone (another process included) committed a change.
     pub changes: Changes,
 }
@@ -259,6 +281,7 @@ impl Store {
         let catalog = SqliteCatalog::open(&db)?;
         let tokens = SqliteTokens::open(&db)?;
         let publishing = SqlitePublishing::open(&db)?;
+        let sessions = SqliteSessions::open(&db)?;
         let blobs = FileBlobs::open(&data_dir.join("archives"))?;
         let changes = Changes::open(&db)?;
         Ok(Store {
@@ -266,6 +289,7 @@ impl Store {
             blobs: Box::new(blobs),
             tokens: Box::new(tokens),
             publishing: Box::new(publishing),
+            sessions: Box::new(sessions),
             changes,
         })
     }

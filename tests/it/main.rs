@@ -24,5 +24,8 @@ mod tag_history;
 mod tags_to_versions;
 mod token_rules;
 mod upload_limits;
+mod web_browser;
+mod web_pages;
+mod web_sessions;
 mod webhook_deliveries;
 mod webhooks;

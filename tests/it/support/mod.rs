@@ -28,6 +28,8 @@ pub mod snapshot;
 pub mod tarball;
 pub mod version;
 pub mod wait;
+pub mod web;
+pub mod web_registry;
 
 pub use archive::extract;
 pub use client::{ClientError, PubClient, RawResponse};
