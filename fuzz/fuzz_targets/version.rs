@@ -2,8 +2,7 @@
 //! back, the canonical form parses to an equal version, and both orders are total
 //! (antisymmetric, transitive, consistent with `==` and `Hash`).
 //!
-//! Input: up to three version texts separated by newlines; the first byte of the last
-//! line's remainder is not special, so any text is a candidate.
+//! Input: up to three version texts separated by newlines (the third takes the rest).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
