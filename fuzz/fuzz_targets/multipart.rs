@@ -11,6 +11,7 @@ use bytes::Bytes;
 use futures_util::FutureExt;
 use libfuzzer_sys::fuzz_target;
 use std::convert::Infallible;
+use tagpub::publish::Refusal;
 use tagpub::publish::form::{self, FormError, FormLimits, UploadForm};
 
 fn read(
@@ -53,8 +54,8 @@ fuzz_target!(|data: &[u8]| {
             assert!(form.archive.len() + form.upload_id.len() <= body.len());
         }
         Err(e) => {
-            let (status, code) = e.status_and_code();
-            assert!(matches!(status, 400 | 413) && !code.is_empty());
+            let (kind, code) = e.kind_and_code();
+            assert!(matches!(kind, Refusal::Invalid | Refusal::TooLarge) && !code.is_empty());
             assert!(!e.to_string().is_empty());
         }
     }
@@ -65,8 +66,8 @@ fuzz_target!(|data: &[u8]| {
         match (&whole, &chunked) {
             (Ok(a), Ok(b)) => assert_eq!(a, b),
             (Err(a), Err(b)) => assert_eq!(
-                a.status_and_code(),
-                b.status_and_code(),
+                a.kind_and_code(),
+                b.kind_and_code(),
                 "whole: {a:?}, in chunks of {chunk}: {b:?}"
             ),
             (a, b) => panic!("whole: {a:?}, in chunks of {chunk}: {b:?}"),

@@ -74,13 +74,13 @@ fuzz_target!(|data: &[u8]| {
     // Matching a payload URL against the configuration: symmetric, and reflexive for
     // every URL that names a remote repository.
     for url in &event.clone_urls {
-        if let Some(webhook::RepoKey::Remote { .. }) = webhook::normalize(url) {
+        if let Some(tagpub::config::RepoKey::Remote { .. }) = tagpub::config::key::normalize(url) {
             assert!(event.names_repository(url), "{url:?} does not match itself");
         }
         if let Some(first) = event.clone_urls.first() {
             assert_eq!(
-                webhook::same_repository(url, first),
-                webhook::same_repository(first, url)
+                tagpub::config::key::same_repository(url, first),
+                tagpub::config::key::same_repository(first, url)
             );
         }
     }
