@@ -32,7 +32,7 @@ pub enum Decision {
     NotFound,
 }
 
-/// The message of every 401: how to get and add a token (PUB_PROTOCOL.md §2.5).
+/// The message of every 401: how to get and add a token (docs/protocol.md §2.5).
 pub fn token_hint(config: &Config) -> String {
     let base = config.base_url.as_str();
     format!(

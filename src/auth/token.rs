@@ -2,7 +2,7 @@
 //!
 //! A secret is `tagpub_` followed by 64 hex characters (256 random bits). The prefix makes
 //! a leaked token greppable; the alphabet is a subset of RFC 6750's b64token, which is
-//! what `dart pub token add` accepts (PUB_PROTOCOL.md §2.1). With that much entropy a
+//! what `dart pub token add` accepts (docs/protocol.md §2.1). With that much entropy a
 //! plain sha256 is the right hash: there is nothing to brute-force, and lookups stay a
 //! single indexed query.
 

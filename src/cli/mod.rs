@@ -1,4 +1,4 @@
-//! The command line (PRODUCT.md "Command line"): one file per subcommand.
+//! The command line (README.md "Command line"): one file per subcommand.
 
 mod backup;
 mod check;

@@ -108,7 +108,7 @@ pub struct UploadedSpec {
     pub replaced_by: Option<String>,
 }
 
-/// pub.dev's limits (PUB_PROTOCOL.md §4, §5.5).
+/// pub.dev's limits (docs/protocol.md §4, §5.5).
 pub const DEFAULT_MAX_ARCHIVE_MIB: u64 = 100;
 pub const DEFAULT_MAX_UNPACKED_MIB: u64 = 256;
 

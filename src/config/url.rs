@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 /// The hosted-url that clients use, normalised the way `dart pub` normalises it
-/// (PUB_PROTOCOL.md §1.1): a path other than `/` always ends in `/`.
+/// (docs/protocol.md §1.1): a path other than `/` always ends in `/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BaseUrl {
     /// Always ends in `/`, e.g. `https://pub.acme.dev/` or `https://acme.dev/pub/`.

@@ -1,5 +1,5 @@
 //! `GET packages/{name}/versions/{version}.tar.gz`: the archive, byte for byte as stored
-//! (§1.4). Never `Content-Encoding`: the client would un-gzip it and hash the tar.
+//! (docs/protocol.md §1.4). Never `Content-Encoding`: the client would un-gzip it and hash the tar.
 
 use super::ApiError;
 use super::auth::Auth;

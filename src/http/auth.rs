@@ -2,7 +2,7 @@
 //!
 //! No header means anonymous; a header with an unknown, revoked or expired token is a
 //! 401 at once, whatever the route, because the client must drop that token
-//! (PUB_PROTOCOL.md §2.4).
+//! (docs/protocol.md §2.4).
 
 use super::ApiError;
 use crate::app::AppState;

@@ -1,5 +1,5 @@
 //! `ApiError`: every failure a handler can answer, mapped to a status and pub's
-//! `{"error":{"code","message"}}` body (PUB_PROTOCOL.md §3.2).
+//! `{"error":{"code","message"}}` body (docs/protocol.md §3.2).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

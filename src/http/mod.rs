@@ -1,4 +1,4 @@
-//! The HTTP API (PUB_PROTOCOL.md §1): `router()` builds every route under the path of
+//! The HTTP API (docs/protocol.md §1): `router()` builds every route under the path of
 //! `base_url`.
 
 mod archives;

@@ -1,4 +1,4 @@
-//! `GET api/packages/{name}` (the listing, §1.3) and
+//! `GET api/packages/{name}` (the listing, docs/protocol.md §1.3) and
 //! `GET api/packages/{name}/versions/{version}` (one version, §1.7).
 
 use super::auth::Auth;

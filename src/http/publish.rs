@@ -1,4 +1,4 @@
-//! The three steps of `dart pub publish` (PUB_PROTOCOL.md §5): `versions/new` hands out
+//! The three steps of `dart pub publish` (docs/protocol.md §5): `versions/new` hands out
 //! an absolute upload URL and an upload id, the multipart POST stores the archive and
 //! redirects to finalize, and finalize validates and publishes.
 

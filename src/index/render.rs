@@ -1,4 +1,4 @@
-//! The JSON of listings and version entries (PUB_PROTOCOL.md §1.3), from stored versions.
+//! The JSON of listings and version entries (docs/protocol.md §1.3), from stored versions.
 
 use super::{Body, PackageView};
 use crate::clock::rfc3339;

@@ -31,7 +31,7 @@ pub(super) fn document_of(package: &Mirrored, base: &BaseUrl) -> Document {
     }
 }
 
-/// Whether an advisories body has the shape the client requires (§1.5) at the top.
+/// Whether an advisories body has the shape the client requires (docs/protocol.md §1.5) at the top.
 fn check_advisories(body: &[u8]) -> Result<(), Refusal> {
     let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| Refusal::Unusable(format!("the advisories are not JSON ({e})")))?;

@@ -1,5 +1,5 @@
 //! Deterministic `.tar.gz` package archives in the shape `dart pub` accepts
-//! (PUB_PROTOCOL.md §4).
+//! (docs/protocol.md §4).
 //!
 //! The same files and commit time always give the same bytes, whatever order the
 //! files come in. That matters because clients pin an archive's sha256 in their

@@ -1,5 +1,5 @@
 //! Which files of a git tree go into a package archive: the files `dart pub
-//! publish` would upload from a clean checkout of that tree (PUB_PROTOCOL.md §4).
+//! publish` would upload from a clean checkout of that tree (docs/protocol.md §4).
 //!
 //! The rules follow pub's `Package.listFiles` (lib/src/package.dart) and
 //! `Ignore.listFiles` (lib/src/ignore.dart):

@@ -1,5 +1,5 @@
 //! Package names: which names tagpub serves, and which names pub accepts in a listing
-//! (PUB_PROTOCOL.md §7.3).
+//! (docs/protocol.md §7.3).
 //!
 //! Upper case is allowed: `dart pub publish` only warns about it, and the client is
 //! case-sensitive everywhere, so `Foo` and `foo` are different packages.

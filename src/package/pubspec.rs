@@ -1,6 +1,6 @@
 //! `pubspec.yaml`: parsing it into the JSON object a version listing serves
-//! (PUB_PROTOCOL.md §1.3), and the dependency rules that make `dart pub publish`
-//! refuse a package (§5.7, PRODUCT.md "Which tags become versions").
+//! (docs/protocol.md §1.3), and the dependency rules that make `dart pub publish`
+//! refuse a package (§5.7, README.md "Releasing a package").
 
 use serde_json::{Map, Value as Json};
 

@@ -1,6 +1,6 @@
 //! Checks an uploaded package archive before anything is stored: size limits,
 //! gzip and tar well-formedness, entry kinds and paths, and a root `pubspec.yaml`
-//! (PUB_PROTOCOL.md §4, §5.5).
+//! (docs/protocol.md §4, §5.5).
 //!
 //! `dart pub publish` validates on the client, but `--skip-validation` and
 //! `--from-archive` skip that (§5.7), so nothing the client checked is trusted

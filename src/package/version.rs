@@ -1,5 +1,5 @@
 //! Pub's version numbers: grammar, canonical form, ordering and which version is
-//! `latest` (PUB_PROTOCOL.md §7.1, §7.2).
+//! `latest` (docs/protocol.md §7.1, §7.2).
 //!
 //! This follows `package:pub_semver`, not SemVer 2.0: build metadata takes part in
 //! ordering and equality, so `1.0.0+1` is a different, higher version than `1.0.0`.
@@ -190,7 +190,7 @@ impl Version {
 
 /// The version to advertise as `latest`: the highest by pub's priority (stable over
 /// pre-release), skipping retracted versions unless every version is retracted
-/// (PUB_PROTOCOL.md §7.2, as pub.dev computes it). `None` when there are no versions.
+/// (docs/protocol.md §7.2, as pub.dev computes it). `None` when there are no versions.
 pub fn latest<'a>(versions: impl Iterator<Item = (&'a Version, bool)>) -> Option<&'a Version> {
     let all: Vec<(&'a Version, bool)> = versions.collect();
     let live = all.iter().filter(|(_, retracted)| !retracted);

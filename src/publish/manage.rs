@@ -79,7 +79,7 @@ fn audit(
     Ok(())
 }
 
-/// Retracts (or un-retracts) a version; it stays listed and downloadable (§8.6).
+/// Retracts (or un-retracts) a version; it stays listed and downloadable (docs/protocol.md §8.6).
 pub fn retract(
     config: &Config,
     store: &Store,

@@ -1,4 +1,4 @@
-//! `dart pub publish` (PUB_PROTOCOL.md §5): upload sessions, the checks at finalize, and
+//! `dart pub publish` (docs/protocol.md §5): upload sessions, the checks at finalize, and
 //! storing the archive byte for byte. Validation happens at finalize, where the client
 //! shows the server's message; every step may be retried and answers the same.
 

@@ -53,7 +53,7 @@ fn key(view: &PackageView) -> String {
     )
 }
 
-/// The version advertised as `latest` in the listing (PUB_PROTOCOL.md §7.2).
+/// The version advertised as `latest` in the listing (docs/protocol.md §7.2).
 pub fn latest(view: &PackageView) -> Option<&Version> {
     version::latest(view.versions.keys().map(|v| (v, view.is_retracted(v))))
 }

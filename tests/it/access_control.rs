@@ -154,7 +154,7 @@ fn who_reads_what_when_anonymous_reads_are_on() {
 }
 
 /// Parses a `WWW-Authenticate` value as RFC 7235 challenges the way the client's
-/// http_parser does (PUB_PROTOCOL.md §2.5) and returns (scheme, params) pairs; panics on
+/// http_parser does (docs/protocol.md §2.5) and returns (scheme, params) pairs; panics on
 /// any syntax error, because the client would then drop the whole header.
 fn parse_challenges(header: &str) -> Vec<(String, Vec<(String, String)>)> {
     let mut out: Vec<(String, Vec<(String, String)>)> = Vec::new();

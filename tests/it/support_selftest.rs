@@ -146,7 +146,7 @@ fn bare_clone_follows_pushed_new_moved_and_deleted_tags() {
 }
 
 // ---------------------------------------------------------------------------------------
-// versions and names (PUB_PROTOCOL.md §7)
+// versions and names (docs/protocol.md §7)
 
 #[test]
 fn pub_version_ordering_includes_build_metadata() {

@@ -141,7 +141,7 @@ fn prereleases_and_build_metadata_are_versions_in_pub_order() {
             "1.1.0-rc.1"
         ]
     );
-    // Stable is preferred over a newer pre-release (PUB_PROTOCOL.md §7.2).
+    // Stable is preferred over a newer pre-release (docs/protocol.md §7.2).
     assert_eq!(listing.latest(), Some("1.0.0+2"));
     let raw: Vec<&str> = listing.raw["versions"]
         .as_array()

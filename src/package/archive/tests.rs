@@ -195,7 +195,7 @@ fn refuses_duplicates_clashes_bad_paths_and_no_pubspec() {
 
 /// Golden bytes: a dependency upgrade (tar, flate2, its deflate backend) or an
 /// edit here that changes the archive bytes would break the lockfiles of every
-/// client of every version already served (§3.3). If this fails, make the old
+/// client of every version already served (docs/protocol.md §3.3). If this fails, make the old
 /// bytes come back; never update the hash.
 #[test]
 fn golden_archive_bytes_never_change() {

@@ -1,5 +1,5 @@
 //! Walks the tar entries of an upload one header at a time, the way pub's tar
-//! reader sees them (§4): GNU long names and PAX headers are interpreted here, not
+//! reader sees them (docs/protocol.md §4): GNU long names and PAX headers are interpreted here, not
 //! by the `tar` crate, so their sizes are checked before they are read and no
 //! two readers can disagree on an entry's name or size.
 

@@ -1,4 +1,4 @@
-//! Archive extraction as `dart pub` does it (PUB_PROTOCOL.md §4), plus the archive items
+//! Archive extraction as `dart pub` does it (docs/protocol.md §4), plus the archive items
 //! of the §9 checklist that the client tolerates but tagpub must never violate.
 
 use std::collections::{BTreeMap, BTreeSet};

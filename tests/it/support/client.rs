@@ -1,5 +1,5 @@
 //! An HTTP client that talks to a hosted pub repository the way `dart pub` does
-//! (PUB_PROTOCOL.md §1.1–§1.4, §2.3), and fails where the real client fails.
+//! (docs/protocol.md §1.1–§1.4, §2.3), and fails where the real client fails.
 //!
 //! Known gap: reqwest always sends `Accept: */*` when no `Accept` is set, where dart:io
 //! sends no `Accept` at all on archive downloads. No other header differs.

@@ -25,7 +25,7 @@ pub const AUTHOR_EMAIL: &str = "tess@example.test";
 pub const COMMITTER_NAME: &str = "Cody Committer";
 pub const COMMITTER_EMAIL: &str = "cody@example.test";
 
-/// A realistic `pubspec.yaml` that the client accepts on Dart 3 (PUB_PROTOCOL.md §1.3:
+/// A realistic `pubspec.yaml` that the client accepts on Dart 3 (docs/protocol.md §1.3:
 /// without an SDK constraint the version would be unusable).
 pub fn pubspec(name: &str, version: &str) -> String {
     format!(

@@ -1,4 +1,4 @@
-//! The client's optional `x-goog-hash: crc32c=` check on archive downloads (§1.4).
+//! The client's optional `x-goog-hash: crc32c=` check on archive downloads (docs/protocol.md §1.4).
 
 use reqwest::header::{HeaderMap, HeaderValue};
 

@@ -1,4 +1,4 @@
-//! Hosted-url handling as the client does it (PUB_PROTOCOL.md §1.1, §1.4, §2.3):
+//! Hosted-url handling as the client does it (docs/protocol.md §1.1, §1.4, §2.3):
 //! normalisation, resolving API paths, `Uri.encodeComponent`, the token prefix rule.
 
 use url::Url;

@@ -1,5 +1,5 @@
 //! The version listing as the client reads it: the checks of `_versionInfoFromPackageListing`
-//! (PUB_PROTOCOL.md §1.3), and the SHOULDs of the §9 checklist kept apart.
+//! (docs/protocol.md §1.3), and the SHOULDs of the §9 checklist kept apart.
 
 use reqwest::header::HeaderMap;
 use serde_json::{Map, Value};

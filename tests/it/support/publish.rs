@@ -1,4 +1,4 @@
-//! `dart pub publish` against the hosted-url (PUB_PROTOCOL.md §5.2–§5.4): the three steps,
+//! `dart pub publish` against the hosted-url (docs/protocol.md §5.2–§5.4): the three steps,
 //! the exact multipart body package:http builds, and how the client reads each answer.
 //! Not emulated: the client's retries of 5xx answers (§3.1).
 

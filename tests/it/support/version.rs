@@ -1,5 +1,5 @@
 //! pub's version grammar and ordering, and its package-name rule, as the client applies
-//! them to listings (PUB_PROTOCOL.md §7.1, §7.3). Independent of tagpub's own code on
+//! them to listings (docs/protocol.md §7.1, §7.3). Independent of tagpub's own code on
 //! purpose: a test oracle must not share the implementation it checks.
 
 use std::cmp::Ordering;
