@@ -160,9 +160,7 @@ pub async fn logout(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     let config = state.config.load();
-    let checked = forms::check_origin(&config, &headers)
-        .and_then(|()| forms::check_csrf(&seen.visitor, &form.csrf));
-    if let Err(why) = checked {
+    if let Err(why) = forms::check_form(&config, &headers, &seen.visitor, &form.csrf) {
         return error_page(&state, &seen, Error::Forbidden(why));
     }
     if let Some(hash) = seen.session.clone() {
@@ -243,9 +241,7 @@ pub async fn tokens_action(
     Form(form): Form<TokensForm>,
 ) -> Response {
     let config = state.config.load();
-    let checked = forms::check_origin(&config, &headers)
-        .and_then(|()| forms::check_csrf(&seen.visitor, &form.csrf));
-    if let Err(why) = checked {
+    if let Err(why) = forms::check_form(&config, &headers, &seen.visitor, &form.csrf) {
         return error_page(&state, &seen, Error::Forbidden(why));
     }
     let Some(actor) = seen.visitor.member().map(str::to_string) else {

@@ -42,6 +42,18 @@ pub fn check_origin(config: &Config, headers: &HeaderMap) -> Result<(), String> 
     }
 }
 
+/// Both checks every state-changing form of a signed-in visitor passes: the request comes
+/// from our own pages ([`check_origin`]) and carries the session's CSRF token
+/// ([`check_csrf`]).
+pub fn check_form(
+    config: &Config,
+    headers: &HeaderMap,
+    visitor: &Visitor,
+    presented: &str,
+) -> Result<(), String> {
+    check_origin(config, headers).and_then(|()| check_csrf(visitor, presented))
+}
+
 /// `Err` unless `presented` is the CSRF token of the visitor's session.
 pub fn check_csrf(visitor: &Visitor, presented: &str) -> Result<(), String> {
     match &visitor.csrf {
