@@ -312,8 +312,15 @@ fn bench_idle_poll() -> (f64, f64) {
         let store = tagpub::store::Store::open(&config.data_dir).unwrap();
         let mirrors = config.data_dir.join("mirrors");
         let repo = &config.repositories[0];
-        let first =
-            tagpub::release::sync_repository(repo, &config.repositories, &store, &mirrors).unwrap();
+        let builders = tagpub::release::Builders::for_this_machine();
+        let first = tagpub::release::sync_repository(
+            repo,
+            &config.repositories,
+            &store,
+            &mirrors,
+            &builders,
+        )
+        .unwrap();
         assert_eq!(
             first.new_versions.len(),
             1001,
@@ -323,9 +330,14 @@ fn bench_idle_poll() -> (f64, f64) {
         let mut samples = Vec::new();
         for _ in 0..15 {
             let before = cpu_ms();
-            let report =
-                tagpub::release::sync_repository(repo, &config.repositories, &store, &mirrors)
-                    .unwrap();
+            let report = tagpub::release::sync_repository(
+                repo,
+                &config.repositories,
+                &store,
+                &mirrors,
+                &builders,
+            )
+            .unwrap();
             samples.push(cpu_ms() - before);
             assert!(report.new_versions.is_empty() && report.fetch_error.is_none());
         }

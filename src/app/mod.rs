@@ -40,6 +40,9 @@ pub struct AppState {
     pub deliveries: crate::webhook::RecentDeliveries,
     /// Packages of `upstream:` served under our hosted-url.
     pub mirror: crate::mirror::Mirror,
+    /// Where sync passes build archives: every core, bounded memory, shared by the
+    /// passes running at once.
+    pub builders: release::Builders,
 }
 
 pub use crate::clock::now;
@@ -71,6 +74,7 @@ impl AppState {
             hot: Default::default(),
             index_update: Default::default(),
             deliveries: Default::default(),
+            builders: release::Builders::for_this_machine(),
         }))
     }
 
@@ -153,7 +157,13 @@ impl AppState {
         let started = std::time::Instant::now();
         let pass = self.tracker.pass_started();
         let report = tokio::task::spawn_blocking(move || {
-            release::sync_repository(&repo, &config.repositories, &state.store, &mirrors)
+            release::sync_repository(
+                &repo,
+                &config.repositories,
+                &state.store,
+                &mirrors,
+                &state.builders,
+            )
         })
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;

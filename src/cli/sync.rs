@@ -12,6 +12,7 @@ use std::process::ExitCode;
 pub fn run(config: Config) -> anyhow::Result<ExitCode> {
     let store = Store::open(&config.data_dir).context("while opening the store")?;
     let mirrors = config.data_dir.join("mirrors");
+    let builders = release::Builders::for_this_machine();
     let bar = if std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new(config.repositories.len() as u64);
         bar.set_style(
@@ -29,8 +30,9 @@ pub fn run(config: Config) -> anyhow::Result<ExitCode> {
             Some(b) => b.set_message(name.clone()),
             None => eprintln!("syncing {name}"),
         }
-        let report = release::sync_repository(repo, &config.repositories, &store, &mirrors)
-            .with_context(|| format!("while syncing {name}"))?;
+        let report =
+            release::sync_repository(repo, &config.repositories, &store, &mirrors, &builders)
+                .with_context(|| format!("while syncing {name}"))?;
         let print = |line: String| match &bar {
             Some(b) => b.println(line),
             None => println!("{line}"),

@@ -5,6 +5,10 @@ use crate::package::files::{EntryKind, TreeEntry};
 use gix::ObjectId;
 use std::path::Path;
 
+/// Archives of big packages read many blobs; a modest cache per handle avoids
+/// re-inflating the same delta bases for every file.
+const OBJECT_CACHE_BYTES: usize = 16 * 1024 * 1024;
+
 /// An opened git repository (working clone, bare repository or tagpub's mirror).
 pub struct Repo {
     inner: gix::Repository,
@@ -40,13 +44,22 @@ impl Repo {
                 location: location.to_string(),
                 source,
             })?;
-        // Archives of big packages read many blobs; a modest cache avoids re-inflating
-        // the same delta bases for every file.
-        inner.object_cache_size_if_unset(16 * 1024 * 1024);
+        inner.object_cache_size_if_unset(OBJECT_CACHE_BYTES);
         Ok(Repo {
             inner,
             location: location.to_string(),
         })
+    }
+
+    /// Another handle on the same repository, with caches of its own, for another
+    /// thread (a handle is not shared between threads).
+    pub fn handle(&self) -> Repo {
+        let mut inner = self.inner.clone();
+        inner.object_cache_size_if_unset(OBJECT_CACHE_BYTES);
+        Repo {
+            inner,
+            location: self.location.clone(),
+        }
     }
 
     /// Every tag, peeled to its commit, sorted by name. A tag that names a tree or blob

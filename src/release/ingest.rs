@@ -1,12 +1,12 @@
 //! Within a pass: what becomes of each candidate tag, of names another source owns, and
 //! of tags that were deleted.
 
-use super::claim::{Claim, owned_reason};
+use super::claim::Claim;
 use super::sync::short;
-use super::{Rejection, RepoReport, TagProblem, candidate, plan};
+use super::{Rejection, RepoReport, TagProblem, plan};
 use crate::config::{Repository, redact};
 use crate::git::Repo;
-use crate::store::{Added, Source, Store, StoredVersion, TagOutcome, TagRecord};
+use crate::store::{Store, TagOutcome, TagRecord};
 use std::collections::{HashMap, HashSet};
 use tracing::{info, warn};
 
@@ -19,11 +19,22 @@ pub(super) struct Pass<'a> {
     /// Outcomes recorded by earlier passes, by `(tag, package)`.
     pub records: &'a HashMap<(String, String), TagRecord>,
     pub report: &'a mut RepoReport,
+    /// New and moved tags to evaluate, in the order a serial pass would take them
+    /// (release/commit.rs builds and stores them).
+    pub jobs: Vec<Job>,
+}
+
+/// A tag to evaluate and, if it is a release, to store.
+pub(super) struct Job {
+    pub name: String,
+    /// Where the package usually is in the tree.
+    pub path: String,
+    pub candidate: plan::Candidate,
 }
 
 impl Pass<'_> {
     /// A candidate of a package this repository serves: known outcomes are reported
-    /// again, new and moved tags looked at.
+    /// again, new and moved tags queued as jobs.
     pub fn candidate(
         &mut self,
         name: &str,
@@ -63,16 +74,21 @@ impl Pass<'_> {
                 (TagOutcome::Rejected { .. }, false) => {}
             }
         }
-        self.ingest(name, path, c)
+        self.jobs.push(Job {
+            name: name.to_string(),
+            path: path.to_string(),
+            candidate: c.clone(),
+        });
+        Ok(())
     }
 
-    fn served(&mut self, name: &str, version: &str, tag: &str) {
+    pub(super) fn served(&mut self, name: &str, version: &str, tag: &str) {
         self.report
             .served
             .push((name.to_string(), version.to_string(), tag.to_string()));
     }
 
-    fn problem(&mut self, name: &str, tag: &str, reason: String) {
+    pub(super) fn problem(&mut self, name: &str, tag: &str, reason: String) {
         self.report.rejected.push(TagProblem {
             package: name.to_string(),
             tag: tag.to_string(),
@@ -80,7 +96,7 @@ impl Pass<'_> {
         });
     }
 
-    fn record(&self, name: &str, c: &plan::Candidate, outcome: TagOutcome) -> TagRecord {
+    pub(super) fn record(&self, name: &str, c: &plan::Candidate, outcome: TagOutcome) -> TagRecord {
         TagRecord {
             repo: self.config.key.clone(),
             tag: c.tag.clone(),
@@ -90,7 +106,7 @@ impl Pass<'_> {
         }
     }
 
-    fn reject(
+    pub(super) fn reject(
         &mut self,
         name: &str,
         c: &plan::Candidate,
@@ -109,97 +125,6 @@ impl Pass<'_> {
             },
         );
         self.store.catalog.record_tag(&record)
-    }
-
-    fn ingest(
-        &mut self,
-        name: &str,
-        path: &str,
-        c: &plan::Candidate,
-    ) -> Result<(), crate::store::Error> {
-        let release = match candidate::evaluate(self.repo, c.commit, name, path, &c.version_text) {
-            Ok(r) => r,
-            Err(rejection) => return self.reject(name, c, rejection),
-        };
-        // The tag's own date, not when tagpub saw it: a catalog rebuilt from the same
-        // repository lists the same `published`.
-        let published = match self.repo.tag_time(c.target, c.commit) {
-            Ok(t) => t,
-            Err(e) => {
-                let reason =
-                    format!("could not read the tag's date from git ({e}); it will be retried");
-                return self.reject(
-                    name,
-                    c,
-                    Rejection {
-                        reason,
-                        transient: true,
-                    },
-                );
-            }
-        };
-        let sha256 = self.store.blobs.put(&release.archive)?;
-        let version = release.version.to_string();
-        let stored = StoredVersion {
-            package: name.to_string(),
-            version: version.clone(),
-            sha256: sha256.clone(),
-            pubspec_json: release.pubspec.json.to_string(),
-            archive_size: release.archive.len() as u64,
-            published,
-            source: Source::Git {
-                repo: self.config.key.clone(),
-                tag: c.tag.clone(),
-                commit: c.commit.to_string(),
-            },
-        };
-        let served = self.record(
-            name,
-            c,
-            TagOutcome::Served {
-                version: version.clone(),
-            },
-        );
-        match self.store.catalog.add_version(&stored, Some(&served))? {
-            Added::New => {
-                info!(repo = %self.report.repo, package = %name, version = %version, tag = %c.tag, sha256 = %sha256, "ingested {name} {version} from tag {}", c.tag);
-                for w in &release.warnings {
-                    let message = format!("{name} {version}: {w}");
-                    self.store
-                        .catalog
-                        .add_warning(&self.config.key, &c.tag, &message)?;
-                }
-                self.report
-                    .new_versions
-                    .push((name.to_string(), version.clone(), c.tag.clone()));
-                self.served(name, &version, &c.tag);
-            }
-            Added::AlreadyExists(existing) if existing.sha256 == sha256 => {
-                // Another tag (say `1.0.0` beside `v1.0.0`) names the same release.
-                self.store.catalog.record_tag(&served)?;
-                self.served(name, &version, &c.tag);
-            }
-            Added::AlreadyExists(existing) => {
-                let origin = match &existing.source {
-                    Source::Git { tag, .. } => format!("tag {tag}"),
-                    Source::Upload { uploader } => format!("an upload by {uploader}"),
-                };
-                self.reject(
-                    name,
-                    c,
-                    Rejection::from(format!(
-                        "{name} {version} is already served from {origin} with different content; a version never changes, so release {name} with a new version"
-                    )),
-                )?;
-            }
-            // Another writer claimed the name between the claim check and this insert;
-            // the store kept it to one source.
-            Added::OtherSource(owner) => {
-                let reason = owned_reason(name, self.config, self.repositories, &owner);
-                self.reject(name, c, Rejection::from(reason))?;
-            }
-        }
-        Ok(())
     }
 
     /// Every candidate of `name`, which this repository may not serve, is reported as

@@ -5,15 +5,20 @@
 //! (with a warning); a deleted tag keeps serving (with a warning); an archive missing
 //! from the store is rebuilt from the recorded commit and must come out byte-identical.
 //! A package name comes from one source; `claim` decides which when several hold it.
+//! A pass builds its new archives on every core (`builds`) and stores them in batches,
+//! reporting a version only once it is durable (`commit`).
 
+mod builds;
 mod candidate;
 mod check;
 pub mod claim;
+mod commit;
 mod ingest;
 mod plan;
 mod rebuild;
 mod sync;
 
+pub use builds::Builders;
 pub use candidate::{Rejection, Release, evaluate};
 pub use check::{check_repository, resolve_names};
 pub use plan::{Candidate, PackagePlan, plan};

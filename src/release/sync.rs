@@ -1,5 +1,6 @@
 //! One pass over one repository.
 
+use super::builds::Builders;
 use super::claim::{Claim, Claims};
 use super::ingest::Pass;
 use super::{plan, rebuild};
@@ -140,11 +141,14 @@ pub(super) use crate::report::chain;
 /// Problems with single tags are reported, not fatal; only a broken store is an error.
 /// `repositories` is every repository in registry.yaml order: when several hold a
 /// package name, the order decides which serves it (release/claim.rs).
+/// New archives are built on `builders`, which bounds the cores and memory all passes
+/// of the process use together (release/builds.rs).
 pub fn sync_repository(
     config: &Repository,
     repositories: &[Repository],
     store: &Store,
     mirrors: &Path,
+    builders: &Builders,
 ) -> Result<RepoReport, crate::store::Error> {
     let mut report = RepoReport {
         repo: config.url.display(),
@@ -218,6 +222,7 @@ pub fn sync_repository(
         repo: &repo,
         records: &records,
         report: &mut report,
+        jobs: Vec::new(),
     };
     for plan in &plans {
         let Some(name) = plan.name.clone() else {
@@ -242,6 +247,7 @@ pub fn sync_repository(
             refused => pass.refuse(&name, &plan.candidates, refused)?,
         }
     }
+    pass.build_and_store(builders)?;
     pass.note_deleted_tags(&present)?;
     rebuild::rebuild_missing(config, store, &repo, &mut report)?;
     // Recorded warnings stay visible on every pass, not only the one that found them.

@@ -18,7 +18,7 @@ mod tokens;
 mod uploads;
 
 pub use backup::{BackupSummary, backup};
-pub use blobs::FileBlobs;
+pub use blobs::{Blob, FileBlobs};
 pub use changes::Changes;
 pub use dir::{create_private_dir, database_path};
 pub use hot::HotArchives;
@@ -156,6 +156,20 @@ pub enum TagOutcome {
     Rejected { reason: String },
 }
 
+/// One write of a sync pass's group commit ([`Catalog::ingest`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ingest {
+    /// A version built from a tag, the record of that tag, and what was left out of
+    /// its archive (recorded as warnings of the tag when the version is new).
+    Version {
+        version: StoredVersion,
+        tag: TagRecord,
+        warnings: Vec<String>,
+    },
+    /// The outcome of a tag that produced no version.
+    Tag(TagRecord),
+}
+
 /// Result of trying to add a version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Added {
@@ -185,6 +199,12 @@ pub trait Catalog: Send + Sync {
     /// package belongs to another source is refused, even against a concurrent writer.
     fn add_version(&self, version: &StoredVersion, tag: Option<&TagRecord>)
     -> Result<Added, Error>;
+    /// Applies the writes of a stretch of a sync pass in order, in one transaction: one
+    /// sync to disk for many versions (group commit), and none of them is stored unless
+    /// all are. Each version is added as by [`Catalog::add_version`]; one that exists
+    /// with the same sha256 gets its tag recorded as served, since the tag names that
+    /// same release. Returns what became of each version, in order.
+    fn ingest(&self, writes: &[Ingest]) -> Result<Vec<Added>, Error>;
     /// Records (or replaces) the outcome of a tag that did not produce a new version.
     fn record_tag(&self, tag: &TagRecord) -> Result<(), Error>;
     /// Records a warning about a tag once; returns whether it is new.
@@ -206,6 +226,14 @@ pub trait Catalog: Send + Sync {
 pub trait Blobs: Send + Sync {
     /// Stores `bytes` durably and returns their sha256.
     fn put(&self, bytes: &[u8]) -> Result<String, Error>;
+    /// Stores every blob durably: when it returns `Ok`, all of them are. A store may
+    /// sync them together, which is what makes a sync pass's group commit cheap.
+    fn put_all(&self, blobs: &[&Blob]) -> Result<(), Error> {
+        for blob in blobs {
+            self.put(blob.bytes())?;
+        }
+        Ok(())
+    }
     /// The bytes with that sha256, if stored.
     fn get(&self, sha256: &str) -> Result<Option<Vec<u8>>, Error>;
     fn contains(&self, sha256: &str) -> bool;

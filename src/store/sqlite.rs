@@ -2,7 +2,9 @@
 //! command on the same data dir can work at the same time.
 
 use super::sources::{self, NameConflict, SERVED};
-use super::{Added, Catalog, Error, Source, StoredVersion, TagOutcome, TagRecord, VersionSummary};
+use super::{
+    Added, Catalog, Error, Ingest, Source, StoredVersion, TagOutcome, TagRecord, VersionSummary,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -173,12 +175,67 @@ fn upsert_tag(conn: &Connection, tag: &TagRecord) -> rusqlite::Result<()> {
         TagOutcome::Served { version } => (Some(version.as_str()), None),
         TagOutcome::Rejected { reason } => (None, Some(reason.as_str())),
     };
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO tags (repo, tag, package, commit_id, version, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (repo, tag, package) DO UPDATE SET commit_id = ?4, version = ?5, reason = ?6",
-        params![tag.repo, tag.tag, tag.package, tag.commit, version, reason],
-    )?;
+    )?
+    .execute(params![tag.repo, tag.tag, tag.package, tag.commit, version, reason])?;
     Ok(())
+}
+
+/// Adds `v` (and `tag`) inside `tx` unless its package has another source or the
+/// version exists; see [`Catalog::add_version`].
+fn add_in(tx: &Connection, v: &StoredVersion, tag: Option<&TagRecord>) -> rusqlite::Result<Added> {
+    if let Some(owner) = sources::other_owner(tx, v)? {
+        return Ok(Added::OtherSource(owner));
+    }
+    let existing = tx
+        .query_row(
+            &format!("SELECT {VERSION_COLUMNS} FROM versions WHERE package = ?1 AND version = ?2"),
+            params![v.package, v.version],
+            version_from_row,
+        )
+        .optional()?;
+    if let Some(existing) = existing {
+        return Ok(Added::AlreadyExists(existing));
+    }
+    let (repo, source_tag, commit, uploader) = match &v.source {
+        Source::Git { repo, tag, commit } => (repo.as_str(), tag.as_str(), commit.as_str(), None),
+        Source::Upload { uploader } => ("", "", "", Some(uploader.as_str())),
+    };
+    tx.prepare_cached(&format!(
+        "INSERT INTO versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    ))?
+    .execute(params![
+        v.package,
+        v.version,
+        v.sha256,
+        v.pubspec_json,
+        v.archive_size as i64,
+        v.published,
+        repo,
+        source_tag,
+        commit,
+        uploader
+    ])?;
+    if let Some(tag) = tag {
+        upsert_tag(tx, tag)?;
+    }
+    Ok(Added::New)
+}
+
+fn insert_warning(
+    conn: &Connection,
+    repo: &str,
+    tag: &str,
+    message: &str,
+) -> rusqlite::Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO warnings (repo, tag, message, created) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![repo, tag, message, crate::clock::now()])?;
+    Ok(n == 1)
 }
 
 impl Catalog for SqliteCatalog {
@@ -243,49 +300,48 @@ impl Catalog for SqliteCatalog {
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(q("adding a version"))?;
-        if let Some(owner) = sources::other_owner(&tx, v).map_err(q("adding a version"))? {
-            return Ok(Added::OtherSource(owner));
+        let added = add_in(&tx, v, tag).map_err(q("adding a version"))?;
+        if added == Added::New {
+            tx.commit().map_err(q("adding a version"))?;
         }
-        let existing = tx
-            .query_row(
-                &format!(
-                    "SELECT {VERSION_COLUMNS} FROM versions WHERE package = ?1 AND version = ?2"
-                ),
-                params![v.package, v.version],
-                version_from_row,
-            )
-            .optional()
-            .map_err(q("adding a version"))?;
-        if let Some(existing) = existing {
-            return Ok(Added::AlreadyExists(existing));
-        }
-        let (repo, source_tag, commit, uploader) = match &v.source {
-            Source::Git { repo, tag, commit } => {
-                (repo.as_str(), tag.as_str(), commit.as_str(), None)
+        Ok(added)
+    }
+
+    fn ingest(&self, writes: &[Ingest]) -> Result<Vec<Added>, Error> {
+        let mut conn = self.conn();
+        // IMMEDIATE, as in `add_version`.
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(q("storing new versions"))?;
+        let mut outcomes = Vec::new();
+        for write in writes {
+            match write {
+                Ingest::Tag(tag) => upsert_tag(&tx, tag).map_err(q("recording a tag"))?,
+                Ingest::Version {
+                    version,
+                    tag,
+                    warnings,
+                } => {
+                    let added =
+                        add_in(&tx, version, Some(tag)).map_err(q("storing new versions"))?;
+                    match &added {
+                        Added::New => {
+                            for message in warnings {
+                                insert_warning(&tx, &tag.repo, &tag.tag, message)
+                                    .map_err(q("recording a warning"))?;
+                            }
+                        }
+                        Added::AlreadyExists(existing) if existing.sha256 == version.sha256 => {
+                            upsert_tag(&tx, tag).map_err(q("recording a tag"))?
+                        }
+                        Added::AlreadyExists(_) | Added::OtherSource(_) => {}
+                    }
+                    outcomes.push(added);
+                }
             }
-            Source::Upload { uploader } => ("", "", "", Some(uploader.as_str())),
-        };
-        tx.execute(
-            &format!("INSERT INTO versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
-            params![
-                v.package,
-                v.version,
-                v.sha256,
-                v.pubspec_json,
-                v.archive_size as i64,
-                v.published,
-                repo,
-                source_tag,
-                commit,
-                uploader
-            ],
-        )
-        .map_err(q("adding a version"))?;
-        if let Some(tag) = tag {
-            upsert_tag(&tx, tag).map_err(q("adding a version"))?;
         }
-        tx.commit().map_err(q("adding a version"))?;
-        Ok(Added::New)
+        tx.commit().map_err(q("storing new versions"))?;
+        Ok(outcomes)
     }
 
     fn record_tag(&self, tag: &TagRecord) -> Result<(), Error> {
@@ -293,15 +349,7 @@ impl Catalog for SqliteCatalog {
     }
 
     fn add_warning(&self, repo: &str, tag: &str, message: &str) -> Result<bool, Error> {
-        let now = crate::clock::now();
-        let n = self
-            .conn()
-            .execute(
-                "INSERT OR IGNORE INTO warnings (repo, tag, message, created) VALUES (?1, ?2, ?3, ?4)",
-                params![repo, tag, message, now],
-            )
-            .map_err(q("recording a warning"))?;
-        Ok(n == 1)
+        insert_warning(&self.conn(), repo, tag, message).map_err(q("recording a warning"))
     }
 
     fn remove_warning(&self, repo: &str, tag: &str, message: &str) -> Result<bool, Error> {
