@@ -172,3 +172,63 @@ fn a_missing_archive_whose_recorded_commit_is_damaged_is_reported() {
         report.warnings
     );
 }
+
+#[test]
+fn fifty_archives_built_in_parallel_are_the_bytes_of_serial_builds() {
+    use tagpub::release::{Builders, evaluate, sync_repository};
+    let repo = GitRepo::init();
+    repo.fast_import(&support::git::releases_stream("many", 50, 12, 6_000));
+    let dir = tempfile::tempdir().unwrap();
+    let config = support::config::write_config(dir.path(), &one_repository(repo.path()));
+    let config = tagpub::config::Config::load(&config).unwrap();
+
+    // Serially, one tag after another, as `tagpub check` and rebuilds build them.
+    let git = tagpub::git::Repo::open(repo.path(), "the test repository").unwrap();
+    let serial: std::collections::BTreeMap<String, Vec<u8>> = git
+        .tags()
+        .unwrap()
+        .into_iter()
+        .map(|tag| {
+            let tag = tag.unwrap();
+            let version = tag.name.trim_start_matches('v').to_string();
+            let release = evaluate(&git, tag.commit, "many", "", &version).unwrap();
+            (version, release.archive)
+        })
+        .collect();
+    assert_eq!(serial.len(), 50);
+
+    // In a sync pass: one worker, then more workers than this machine may have cores,
+    // with a budget so small that nearly every build waits for the pass.
+    for (label, builders) in [
+        ("one-worker", Builders::new(1, 64 << 20)),
+        ("four-workers", Builders::new(4, 100_000)),
+    ] {
+        let data = dir.path().join(label);
+        let store = tagpub::store::Store::open(&data).unwrap();
+        let repository = &config.repositories[0];
+        let report = sync_repository(
+            repository,
+            &config.repositories,
+            &store,
+            &data.join("mirrors"),
+            &builders,
+        )
+        .unwrap();
+        assert_eq!(
+            report.new_versions.len(),
+            50,
+            "{label}: {:?}",
+            report.rejected
+        );
+        let stored = store.catalog.summaries(None).unwrap();
+        assert_eq!(stored.len(), 50);
+        for v in stored {
+            let bytes = store.blobs.get(&v.sha256).unwrap().unwrap();
+            assert!(
+                bytes == serial[&v.version],
+                "{label}: the archive of {} differs from its serial build",
+                v.version
+            );
+        }
+    }
+}

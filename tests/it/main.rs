@@ -9,6 +9,7 @@ mod access_control;
 mod archive_contents;
 mod bytes_are_forever;
 mod cli;
+mod crash_safety;
 mod exposure;
 mod freshness;
 mod git_hooks;

@@ -36,6 +36,73 @@ pub fn pubspec(name: &str, version: &str) -> String {
     )
 }
 
+/// A `git fast-import` stream of `count` releases of package `name` on `main`, tagged
+/// `v1.0.0`, `v1.0.1`, …: each has its pubspec, an executable, a file under a path over
+/// 100 bytes (a GNU long-name record) and `files` Dart-like sources of about `size`
+/// bytes, two of them rewritten per release. Deterministic: the same arguments give the
+/// same repository.
+pub fn releases_stream(name: &str, count: usize, files: usize, size: usize) -> Vec<u8> {
+    use std::fmt::Write;
+    const WORDS: [&str; 12] = [
+        "final", "const", "return", "class", "value", "widget", "state", "await", "async",
+        "builder", "index", "count",
+    ];
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut text = |len: usize| {
+        let mut out = String::new();
+        while out.len() < len {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let _ = write!(out, "{} {};\n", WORDS[(seed % 12) as usize], seed % 977);
+        }
+        out
+    };
+    let mut stream = String::new();
+    let blob = |stream: &mut String, mark: usize, data: &str| {
+        let _ = write!(stream, "blob\nmark :{mark}\ndata {}\n{data}\n", data.len());
+    };
+    let long = format!("lib/{}/deep.dart", "nested_directory_name".repeat(5));
+    let mut sources: Vec<String> = (0..files).map(|_| text(size)).collect();
+    for i in 0..count {
+        let version = format!("1.0.{i}");
+        let m = 10 * (i + 1) * (files + 4);
+        sources[(2 * i) % files.max(1)] = text(size);
+        sources[(2 * i + 1) % files.max(1)] = text(size);
+        blob(&mut stream, m, &pubspec(name, &version));
+        blob(&mut stream, m + 1, "#!/bin/sh\necho tool\n");
+        blob(&mut stream, m + 2, &format!("// {version}\n"));
+        for (f, source) in sources.iter().enumerate() {
+            blob(&mut stream, m + 3 + f, source);
+        }
+        let _ = write!(
+            stream,
+            "commit refs/heads/main\ncommitter {COMMITTER_NAME} <{COMMITTER_EMAIL}> {} +0000\ndata 8\nrelease\n",
+            1_700_000_000 + 60 * i
+        );
+        let _ = write!(
+            stream,
+            "deleteall\nM 100644 :{m} pubspec.yaml\nM 100755 :{} bin/tool.sh\nM 100644 :{} {long}\n",
+            m + 1,
+            m + 2
+        );
+        for f in 0..files {
+            let _ = write!(
+                stream,
+                "M 100644 :{} lib/src/part{}/file_{f}.dart\n",
+                m + 3 + f,
+                f % 3
+            );
+        }
+        let _ = write!(
+            stream,
+            "\nreset refs/tags/v{version}\nfrom refs/heads/main\n\n"
+        );
+    }
+    stream.push_str("done\n");
+    stream.into_bytes()
+}
+
 /// Where a repository's files live and how to run git on it; shared by both handles.
 #[derive(Debug)]
 struct Sandbox {
@@ -194,6 +261,28 @@ impl GitRepo {
             fs::create_dir_all(parent).expect("cannot create parent dirs in the work tree");
         }
         full
+    }
+
+    /// Feeds `stream` to `git fast-import` (many commits and tags in one process, where
+    /// `git commit` per release would take minutes); panics on failure.
+    pub fn fast_import(&self, stream: &[u8]) -> &Self {
+        use std::io::Write;
+        let mut child = self
+            .sandbox
+            .command(self.path())
+            .args(["fast-import", "--quiet", "--done"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("cannot run git fast-import");
+        child
+            .stdin
+            .take()
+            .expect("stdin is piped")
+            .write_all(stream)
+            .expect("cannot feed git fast-import");
+        let status = child.wait().expect("git fast-import did not finish");
+        assert!(status.success(), "git fast-import failed: {status}");
+        self
     }
 
     /// Writes a file (mode 0644), creating parent directories.
