@@ -6,7 +6,7 @@ use crate::support;
 
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use support::GitRepo;
 use support::config::{one_repository, write_config};
 use support::daemon::Daemon;
@@ -57,11 +57,18 @@ fn kill_9_during_a_big_initial_sync_loses_no_version_it_reported() {
         ),
     );
     let mut daemon = Daemon::start(&config, &["--listen", "127.0.0.1:0"], &[]);
-    // Killed once some versions were reported, while the pass is still going.
-    let reported = poll(PATIENCE, || {
-        let seen = ingested(&daemon.log());
-        (seen.len() >= 20).then_some(())
-    });
+    // Killed as soon as some versions were reported, while the pass is still going:
+    // looked at every millisecond, so that the kill lands close to the report.
+    let deadline = Instant::now() + PATIENCE;
+    let mut reported = None;
+    while reported.is_none() && Instant::now() < deadline {
+        let log = daemon.log();
+        if log.matches("ingested crashy ").count() >= 20 {
+            reported = Some(());
+        } else {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
     let log = daemon.kill();
     assert!(reported.is_some(), "nothing was ingested in time:\n{log}");
     let before = ingested(&log);
