@@ -194,13 +194,23 @@ def large_index(scratch, binary, fast):
         tagpub = Tagpub(binary, config, port)
         say(f"index: initial `tagpub sync` of {len(names):,} packages")
         sync_seconds = tagpub.run("sync")[0]
+        disk_seconds = None
+        if label == "large":
+            # The same initial sync with the data dir on disk (fsyncs cost there), in a
+            # data dir of its own that is deleted afterwards.
+            disk_config, _ = write_registry(
+                os.path.join(base, "disk"), repo_list, data_dir=os.path.join(base, "disk-data")
+            )
+            say(f"index: initial `tagpub sync` of {len(names):,} packages, data dir on disk")
+            disk_seconds = Tagpub(binary, disk_config, port).run("sync")[0]
+            shutil.rmtree(os.path.join(base, "disk-data"))
         sample = random.Random(4).sample(names, min(1000, len(names)))
         names_file = os.path.join(base, label + ".names")
         with open(names_file, "w") as f:
             f.write("\n".join(sample) + "\n")
         probe = f"api/packages/{names[len(names) // 2]}"
         cases[label] = dict(tagpub=tagpub, names=names_file, probe=probe, n=len(names),
-                            sync=sync_seconds, cold=[], listening=[], rss=[], hwm=[], wrk=[])
+                            sync=sync_seconds, disk=disk_seconds, cold=[], listening=[], rss=[], hwm=[], wrk=[])
     try:
         for i in range(RUNS):
             for label, c in cases.items():
@@ -247,8 +257,12 @@ def large_index(scratch, binary, fast):
             p50["large"] / p50["small"], "≤ 1.50×", p50["large"] <= 1.5 * p50["small"],
         ),
     ]
-    note = (f"initial `tagpub sync` of {what}: {big['sync']:.0f} s"
-            f" (data dir on {fast}; not a target)")
+    rows.append(row(
+        f"{what}: initial `tagpub sync` (empty data dir), data dir on {fast}",
+        f"{big['sync']:.1f} s", f"{big['disk']:.1f} s with the data dir on disk ({scratch})",
+        None, "< 20 s on tmpfs", big["sync"] < 20,
+    ))
+    note = "the initial sync of the large index ran once per data dir (tmpfs, then disk)"
     return rows, note
 
 
