@@ -170,7 +170,7 @@ impl Pass<'_> {
                     .collect();
                 let tag = self.record(&job.name, c, TagOutcome::Served { version });
                 Some(Ingest::Version {
-                    version: stored,
+                    version: Box::new(stored),
                     tag,
                     warnings,
                 })

@@ -162,7 +162,7 @@ pub enum Ingest {
     /// A version built from a tag, the record of that tag, and what was left out of
     /// its archive (recorded as warnings of the tag when the version is new).
     Version {
-        version: StoredVersion,
+        version: Box<StoredVersion>,
         tag: TagRecord,
         warnings: Vec<String>,
     },

@@ -54,7 +54,7 @@ pub fn releases_stream(name: &str, count: usize, files: usize, size: usize) -> V
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
-            let _ = write!(out, "{} {};\n", WORDS[(seed % 12) as usize], seed % 977);
+            let _ = writeln!(out, "{} {};", WORDS[(seed % 12) as usize], seed % 977);
         }
         out
     };
@@ -87,9 +87,9 @@ pub fn releases_stream(name: &str, count: usize, files: usize, size: usize) -> V
             m + 2
         );
         for f in 0..files {
-            let _ = write!(
+            let _ = writeln!(
                 stream,
-                "M 100644 :{} lib/src/part{}/file_{f}.dart\n",
+                "M 100644 :{} lib/src/part{}/file_{f}.dart",
                 m + 3 + f,
                 f % 3
             );
