@@ -33,6 +33,8 @@ pub struct AppState {
     pub tokens: crate::auth::cache::TokenCache,
     /// Archives in demand, kept in memory.
     pub hot: store::HotArchives,
+    /// Plain forms of listings in demand, for clients that do not accept gzip.
+    pub plain: crate::index::PlainBodies,
     /// Serialises index updates: each reads the current index and stores a changed
     /// copy, so two at once would lose one of the changes.
     index_update: std::sync::Mutex<()>,
@@ -53,11 +55,11 @@ impl AppState {
     pub fn open(config: Config) -> Result<Arc<AppState>, store::Error> {
         let store = Arc::new(Store::open(&config.data_dir)?);
         report_conflicts(&config, &store)?;
-        let index = Index::build(
+        let index = Index::load(
             &config,
-            store.catalog.summaries(None)?,
+            store.catalog.as_ref(),
             &store.publishing.packages()?,
-        );
+        )?;
         let mirror = crate::mirror::Mirror::new(store.clone(), &config.data_dir);
         Ok(Arc::new(AppState {
             config: ArcSwap::from_pointee(config),
@@ -69,6 +71,7 @@ impl AppState {
             tracker: Default::default(),
             tokens: Default::default(),
             hot: Default::default(),
+            plain: Default::default(),
             index_update: Default::default(),
             deliveries: Default::default(),
         }))
@@ -83,11 +86,11 @@ impl AppState {
     pub fn refresh_index(&self) -> Result<(), store::Error> {
         let _update = self.index_update.lock().unwrap_or_else(|p| p.into_inner());
         let config = self.config.load();
-        let index = Index::build(
+        let index = Index::load(
             &config,
-            self.store.catalog.summaries(None)?,
+            self.store.catalog.as_ref(),
             &self.store.publishing.packages()?,
-        );
+        )?;
         self.index.store(Arc::new(index));
         Ok(())
     }
@@ -124,7 +127,13 @@ impl AppState {
     /// Notes that a token was used; written by [`AppState::flush_token_uses`].
     pub fn record_token_use(&self, id: &str, at: i64) {
         let mut uses = self.token_uses.lock().unwrap_or_else(|p| p.into_inner());
-        uses.insert(id.to_string(), at);
+        // The same few tokens make most requests: no allocation for one already noted.
+        match uses.get_mut(id) {
+            Some(last) => *last = at,
+            None => {
+                uses.insert(id.to_string(), at);
+            }
+        }
     }
 
     /// Writes the batched token uses.

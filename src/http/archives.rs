@@ -29,14 +29,15 @@ pub async fn download(
             "package `{name}` has no version {version}"
         )));
     };
-    let Some(bytes) = stored(&state, &v.sha256).await? else {
-        tracing::error!(package = %name, version = %version, sha256 = %v.sha256, "the archive of {name} {version} is missing from the store; run `tagpub sync` to rebuild it");
+    let sha256 = v.sha256();
+    let Some(bytes) = stored(&state, &sha256).await? else {
+        tracing::error!(package = %name, version = %version, sha256 = %sha256, "the archive of {name} {version} is missing from the store; run `tagpub sync` to rebuild it");
         return Err(ApiError::Internal {
             doing: "read an archive".into(),
             cause: None,
         });
     };
-    Ok(answer(bytes, &v.sha256))
+    Ok(answer(bytes, &sha256))
 }
 
 /// The archive `sha256` from memory or the store; `None` if the store lacks it.

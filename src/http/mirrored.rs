@@ -110,7 +110,12 @@ async fn document(
     let body = Body {
         gzip: doc.gzip.clone(),
     };
-    Ok(json_body(&body, headers))
+    // Listings and advisories of one name are two bodies: keyed apart.
+    let key = match kind {
+        Kind::Listing => name.to_string(),
+        Kind::Advisories => format!("{name}/advisories"),
+    };
+    Ok(json_body(state, Some(&key), &body, headers))
 }
 
 /// `GET packages/{name}/versions/{version}.tar.gz` for a mirrored name: from our store

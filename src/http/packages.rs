@@ -33,13 +33,19 @@ pub fn readable(
     }
 }
 
-/// Answers a prebuilt JSON body, gzipped when the client accepts it.
-pub fn json_body(body: &Body, request: &HeaderMap) -> Response {
+/// Answers a prebuilt JSON body, gzipped when the client accepts it. The plain form
+/// of a body served under a `name` (a listing) is kept for the next such client.
+pub fn json_body(
+    state: &AppState,
+    name: Option<&str>,
+    body: &Body,
+    request: &HeaderMap,
+) -> Response {
     let gzip = accepts_gzip(request);
-    let bytes = if gzip {
-        body.gzip.clone()
-    } else {
-        bytes::Bytes::from(body.plain())
+    let bytes = match name {
+        _ if gzip => body.gzip.clone(),
+        Some(name) => state.plain.get(name, body),
+        None => bytes::Bytes::from(body.plain()),
     };
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
@@ -72,14 +78,14 @@ pub async fn listing(
     let package = readable(&state, &name, &caller)?;
     // The common case answers from memory, without a hop to a blocking thread.
     if let Some(body) = package.cached_listing() {
-        return Ok(json_body(body, &headers));
+        return Ok(json_body(&state, Some(&name), body, &headers));
     }
     let s = state.clone();
     let body = super::blocking("render a listing", move || {
         package.listing(&s.config.load(), s.store.catalog.as_ref())
     })
     .await?;
-    Ok(json_body(&body, &headers))
+    Ok(json_body(&state, Some(&name), &body, &headers))
 }
 
 pub async fn version_info(
@@ -106,7 +112,7 @@ pub async fn version_info(
             "the catalog holds no version {version} of {name} with a JSON pubspec, though the index serves it"
         )),
     })?;
-    Ok(json_body(&body, &headers))
+    Ok(json_body(&state, None, &body, &headers))
 }
 
 /// `GET api/packages/{name}/advisories` (§1.5): passed through for mirrored names. Our

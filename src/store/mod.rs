@@ -171,6 +171,11 @@ pub enum Added {
 pub trait Catalog: Send + Sync {
     /// Summaries of every version, or of one package's, for the index.
     fn summaries(&self, package: Option<&str>) -> Result<Vec<VersionSummary>, Error>;
+    /// Every version's summary, handed to `each` one at a time, so that the index of a
+    /// million versions is built without holding them all as rows.
+    fn each_summary(&self, each: &mut dyn FnMut(VersionSummary)) -> Result<(), Error> {
+        self.summaries(None).map(|all| all.into_iter().for_each(each))
+    }
     /// Summaries of the versions served from one repository (a config key).
     fn summaries_from_repo(&self, repo: &str) -> Result<Vec<VersionSummary>, Error>;
     /// Every version of one package, pubspecs included, for rendering its listing.

@@ -77,20 +77,11 @@ impl SqliteCatalog {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(&format!(
-                "SELECT package, version, sha256, archive_size, source_repo, source_tag, source_commit, uploader
-                 FROM versions {SERVED} {filter}"
+                "SELECT {SUMMARY_COLUMNS} FROM versions {SERVED} {filter}"
             ))
             .map_err(q("listing versions"))?;
         let rows = stmt
-            .query_map([arg], |row| {
-                Ok(VersionSummary {
-                    package: row.get(0)?,
-                    version: row.get(1)?,
-                    sha256: row.get(2)?,
-                    archive_size: row.get::<_, i64>(3)? as u64,
-                    source: source_from_row(row, 4)?,
-                })
-            })
+            .query_map([arg], summary_from_row)
             .map_err(q("listing versions"))?;
         rows.collect::<Result<_, _>>()
             .map_err(q("listing versions"))
@@ -125,6 +116,19 @@ pub(super) fn open_connection(path: &Path, schema: &str) -> Result<Connection, E
 /// (it has its own transactions), so a poisoned lock is still safe to use.
 pub(super) fn lock(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
     conn.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What [`summary_from_row`] reads.
+const SUMMARY_COLUMNS: &str = "package, version, sha256, archive_size, source_repo, source_tag, source_commit, uploader";
+
+fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<VersionSummary> {
+    Ok(VersionSummary {
+        package: row.get(0)?,
+        version: row.get(1)?,
+        sha256: row.get(2)?,
+        archive_size: row.get::<_, i64>(3)? as u64,
+        source: source_from_row(row, 4)?,
+    })
 }
 
 /// The source of a version from the columns `source_repo, source_tag, source_commit,
@@ -184,6 +188,18 @@ fn upsert_tag(conn: &Connection, tag: &TagRecord) -> rusqlite::Result<()> {
 impl Catalog for SqliteCatalog {
     fn summaries(&self, package: Option<&str>) -> Result<Vec<VersionSummary>, Error> {
         self.query_summaries("WHERE ?1 IS NULL OR package = ?1", package)
+    }
+
+    fn each_summary(&self, each: &mut dyn FnMut(VersionSummary)) -> Result<(), Error> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(&format!("SELECT {SUMMARY_COLUMNS} FROM versions {SERVED}"))
+            .map_err(q("listing versions"))?;
+        let mut rows = stmt.query([]).map_err(q("listing versions"))?;
+        while let Some(row) = rows.next().map_err(q("listing versions"))? {
+            each(summary_from_row(row).map_err(q("listing versions"))?);
+        }
+        Ok(())
     }
 
     fn summaries_from_repo(&self, repo: &str) -> Result<Vec<VersionSummary>, Error> {
