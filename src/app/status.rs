@@ -59,10 +59,7 @@ impl ReportDigest {
         ReportDigest {
             served: report.served.len(),
             rejected,
-            warnings: (
-                report.warnings[skip..].to_vec(),
-                report.warnings.len(),
-            ),
+            warnings: (report.warnings[skip..].to_vec(), report.warnings.len()),
             waiting_on: report.waiting_on.clone(),
         }
     }

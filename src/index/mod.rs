@@ -89,7 +89,8 @@ impl Versions {
             .map(|(version, view)| {
                 texts.push_str(version.as_str());
                 Entry {
-                    end: u32::try_from(texts.len()).expect("version texts of one package fit in 4 GiB"),
+                    end: u32::try_from(texts.len())
+                        .expect("version texts of one package fit in 4 GiB"),
                     view,
                 }
             })
@@ -109,7 +110,11 @@ impl Versions {
     }
 
     fn text(&self, i: usize) -> &str {
-        let start = if i == 0 { 0 } else { self.entries[i - 1].end as usize };
+        let start = if i == 0 {
+            0
+        } else {
+            self.entries[i - 1].end as usize
+        };
         &self.texts[start..self.entries[i].end as usize]
     }
 
@@ -131,9 +136,8 @@ impl Versions {
         if let Some((_, view)) = self.iter().find(|(text, _)| *text == version.as_str()) {
             return Some(view);
         }
-        let parsed = |i: usize| {
-            Version::parse(self.text(i)).expect("index versions were parsed when built")
-        };
+        let parsed =
+            |i: usize| Version::parse(self.text(i)).expect("index versions were parsed when built");
         let (mut low, mut high) = (0, self.entries.len());
         while low < high {
             let mid = (low + high) / 2;

@@ -103,11 +103,23 @@ mod tests {
     fn a_new_body_under_the_same_name_is_decoded_anew() {
         let plain = PlainBodies::default();
         let first = gzip(r#"{"name":"a","versions":[1]}"#);
-        assert_eq!(plain.get("a", &first), &br#"{"name":"a","versions":[1]}"#[..]);
-        assert_eq!(plain.get("a", &first), &br#"{"name":"a","versions":[1]}"#[..]);
+        assert_eq!(
+            plain.get("a", &first),
+            &br#"{"name":"a","versions":[1]}"#[..]
+        );
+        assert_eq!(
+            plain.get("a", &first),
+            &br#"{"name":"a","versions":[1]}"#[..]
+        );
         // Same length, other bytes: what a re-render after a config change could be.
         let second = gzip(r#"{"name":"a","versions":[2]}"#);
-        assert_eq!(plain.get("a", &second), &br#"{"name":"a","versions":[2]}"#[..]);
-        assert_eq!(plain.get("a", &first), &br#"{"name":"a","versions":[1]}"#[..]);
+        assert_eq!(
+            plain.get("a", &second),
+            &br#"{"name":"a","versions":[2]}"#[..]
+        );
+        assert_eq!(
+            plain.get("a", &first),
+            &br#"{"name":"a","versions":[1]}"#[..]
+        );
     }
 }

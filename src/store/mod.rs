@@ -174,7 +174,8 @@ pub trait Catalog: Send + Sync {
     /// Every version's summary, handed to `each` one at a time, so that the index of a
     /// million versions is built without holding them all as rows.
     fn each_summary(&self, each: &mut dyn FnMut(VersionSummary)) -> Result<(), Error> {
-        self.summaries(None).map(|all| all.into_iter().for_each(each))
+        self.summaries(None)
+            .map(|all| all.into_iter().for_each(each))
     }
     /// Summaries of the versions served from one repository (a config key).
     fn summaries_from_repo(&self, repo: &str) -> Result<Vec<VersionSummary>, Error>;

@@ -119,7 +119,8 @@ pub(super) fn lock(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connec
 }
 
 /// What [`summary_from_row`] reads.
-const SUMMARY_COLUMNS: &str = "package, version, sha256, archive_size, source_repo, source_tag, source_commit, uploader";
+const SUMMARY_COLUMNS: &str =
+    "package, version, sha256, archive_size, source_repo, source_tag, source_commit, uploader";
 
 fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<VersionSummary> {
     Ok(VersionSummary {
