@@ -51,7 +51,7 @@ impl AppState {
     /// Opens the store under `config.data_dir` and builds the index from it, without
     /// touching git: a restart serves what was stored, at once.
     pub fn open(config: Config) -> Result<Arc<AppState>, store::Error> {
-        let store = Arc::new(Store::open(&config.data_dir)?);
+        let store = Arc::new(Store::open_configured(&config, true)?);
         report_conflicts(&config, &store)?;
         let index = Index::build(
             &config,
@@ -228,5 +228,6 @@ pub fn start_loops(state: &Arc<AppState>, stop: &watch::Receiver<bool>) {
     tokio::spawn(poll::flush_loop(state.clone(), stop.clone()));
     tokio::spawn(poll::sweep_loop(state.clone(), stop.clone()));
     tokio::spawn(live::watch_store(state.clone(), stop.clone()));
+    tokio::spawn(poll::forwarded_wakes(state.clone(), stop.clone()));
     reload::watch(state.clone(), stop.clone());
 }

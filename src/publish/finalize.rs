@@ -40,7 +40,7 @@ pub fn finalize(
         return Err(nothing_staged());
     };
     // The sweep deletes the archives of expired uploads, also just before `now`.
-    let Some(bytes) = staging::read(&config.data_dir, id)? else {
+    let Some(bytes) = staging::read(store, &config.data_dir, id)? else {
         return Err(refused(Refusal::Invalid, session::expired_message()));
     };
     if &staging::sha256(&bytes) != sha256 {
@@ -74,7 +74,7 @@ pub fn finalize(
                 message: message.clone(),
             };
             store.publishing.set_upload_outcome(id, &published)?;
-            staging::remove(&config.data_dir, id);
+            staging::remove(store, &config.data_dir, id);
             info!(member = %member, package = %package, "{member} published {package}");
             Ok((message, Some(package)))
         }
@@ -101,7 +101,7 @@ pub fn finalize(
                 message: message.clone(),
             };
             store.publishing.set_upload_outcome(id, &answer)?;
-            staging::remove(&config.data_dir, id);
+            staging::remove(store, &config.data_dir, id);
             warn!(member = %member, upload = %id, "refused upload {id} by {member}: {message}");
             Err(refused(kind, message))
         }

@@ -72,6 +72,19 @@ pub trait Publishing: Send + Sync {
     fn audit(&self, entry: &AuditEntry) -> Result<(), Error>;
     /// Newest first.
     fn audit_log(&self, package: Option<&str>, limit: usize) -> Result<Vec<AuditEntry>, Error>;
+    /// Where the archives of unfinished uploads wait when the store keeps them itself
+    /// (shared by replicas); `None`: in `data_dir/uploads` (publish/staging.rs).
+    fn staged_archives(&self) -> Option<&dyn StagedArchives> {
+        None
+    }
+}
+
+/// Archives of unfinished uploads, by upload id, where every replica finds them.
+pub trait StagedArchives {
+    /// Stores (or replaces) the archive of upload `id`.
+    fn put(&self, id: &str, bytes: &[u8]) -> Result<(), Error>;
+    fn get(&self, id: &str) -> Result<Option<Vec<u8>>, Error>;
+    fn remove(&self, id: &str) -> Result<(), Error>;
 }
 
 const SCHEMA: &str = "
@@ -109,7 +122,10 @@ pub struct SqlitePublishing {
 }
 
 fn q(doing: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
-    move |source| Error::Query { doing, source }
+    move |source: rusqlite::Error| Error::Query {
+        doing,
+        source: Box::new(source),
+    }
 }
 
 impl SqlitePublishing {
@@ -117,7 +133,7 @@ impl SqlitePublishing {
         let conn = sqlite::open_connection(path, &format!("{}{SCHEMA}", uploads::SCHEMA))?;
         uploads::migrate(&conn).map_err(|source| Error::OpenCatalog {
             path: path.to_path_buf(),
-            source,
+            source: Box::new(source),
         })?;
         Ok(SqlitePublishing {
             conn: Mutex::new(conn),

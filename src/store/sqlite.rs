@@ -44,7 +44,10 @@ CREATE TABLE IF NOT EXISTS warnings (
 ";
 
 fn q(doing: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
-    move |source| Error::Query { doing, source }
+    move |source: rusqlite::Error| Error::Query {
+        doing,
+        source: Box::new(source),
+    }
 }
 
 impl SqliteCatalog {
@@ -52,13 +55,13 @@ impl SqliteCatalog {
         let conn = open_connection(path, SCHEMA)?;
         migrate(&conn).map_err(|source| Error::OpenCatalog {
             path: path.to_path_buf(),
-            source,
+            source: Box::new(source),
         })?;
         // One source per package name (store/sources.rs): its own step, after the
         // columns it reads exist.
         sources::migrate(&conn).map_err(|source| Error::OpenCatalog {
             path: path.to_path_buf(),
-            source,
+            source: Box::new(source),
         })?;
         Ok(SqliteCatalog {
             conn: Mutex::new(conn),
@@ -100,9 +103,9 @@ impl SqliteCatalog {
 /// Opens the SQLite file shared by the catalog and the tokens, in WAL mode so the
 /// daemon and `tagpub` commands can use it at once, and applies `schema`.
 pub(super) fn open_connection(path: &Path, schema: &str) -> Result<Connection, Error> {
-    let open_err = |source| Error::OpenCatalog {
+    let open_err = |source: rusqlite::Error| Error::OpenCatalog {
         path: path.to_path_buf(),
-        source,
+        source: Box::new(source),
     };
     if let Some(dir) = path.parent() {
         // A missing data dir is created; any real problem surfaces from `open`.

@@ -17,6 +17,7 @@ mod mirror;
 mod one_source;
 mod operations;
 mod publishing;
+mod replicas;
 mod repositories;
 mod serving;
 mod support_selftest;

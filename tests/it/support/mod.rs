@@ -22,6 +22,7 @@ pub mod git;
 pub mod goog_hash;
 pub mod hosted_url;
 pub mod listing;
+pub mod postgres;
 pub mod publish;
 pub mod server;
 pub mod snapshot;
