@@ -48,10 +48,21 @@ pub use crate::clock::now;
 pub(crate) const TOKEN_USE_FLUSH: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl AppState {
-    /// Opens the store under `config.data_dir` and builds the index from it, without
-    /// touching git: a restart serves what was stored, at once.
+    /// Opens the store `config` names and builds the index from it, without touching
+    /// git: a restart serves what was stored, at once. For a command, which never syncs
+    /// on behalf of replicas; `tagpub serve` uses [`AppState::open_serving`].
     pub fn open(config: Config) -> Result<Arc<AppState>, store::Error> {
-        let store = Arc::new(Store::open_configured(&config, true)?);
+        AppState::open_with(config, false)
+    }
+
+    /// As [`AppState::open`], for the daemon: with a shared store, it competes to be
+    /// the replica that syncs (store/postgres/live.rs).
+    pub fn open_serving(config: Config) -> Result<Arc<AppState>, store::Error> {
+        AppState::open_with(config, true)
+    }
+
+    fn open_with(config: Config, compete: bool) -> Result<Arc<AppState>, store::Error> {
+        let store = Arc::new(Store::open_configured(&config, compete)?);
         report_conflicts(&config, &store)?;
         let index = Index::build(
             &config,
@@ -165,7 +176,11 @@ impl AppState {
                 .collect();
             names.sort();
             names.dedup();
-            self.refresh_packages(&names)?;
+            // The store is read on a blocking thread, never on an async worker.
+            let state = self.clone();
+            tokio::task::spawn_blocking(move || state.refresh_packages(&names))
+                .await
+                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
         }
         self.tracker
             .record_sync(&key, now(), started.elapsed(), &report);

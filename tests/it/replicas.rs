@@ -271,6 +271,11 @@ fn publish_on_one_replica_read_on_the_other_and_a_revocation_counts_on_both_with
     let location = location.replace(BALANCER, &a.base_url);
     let message = alice_a.finalize(&location).expect("finalize on a");
     assert!(message.contains("gadget 1.0.0"), "{message}");
+    assert_eq!(
+        db.query_strings("SELECT id FROM staged_archives"),
+        Vec::<String>::new(),
+        "finalize leaves no staged archive behind"
+    );
     let read_on_b = poll(Duration::from_secs(5), || {
         let listing = alice_b.list("gadget").ok()?;
         listing.versions.first().cloned()
