@@ -236,7 +236,9 @@ fn two_replicas_one_syncer_a_pushed_tag_on_both_and_the_survivor_takes_over() {
         &[(SECRET_ENV, SECRET)],
     );
     let cs = single.client().with_token(&secret_s);
-    wait_listed(&cs, "1.2.0", "the single instance never served 1.2.0");
+    for v in ["1.0.0", "1.1.0", "1.2.0"] {
+        wait_listed(&cs, v, &format!("the single instance never served {v}"));
+    }
     assert_eq!(served(&cs, &single.base_url), survivor);
     assert_eq!(survivor.len(), 3, "{survivor:?}");
     assert_eq!(&survivor[..2], &from_leader[..]);
@@ -308,4 +310,114 @@ fn publish_on_one_replica_read_on_the_other_and_a_revocation_counts_on_both_with
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(alice_a.get_api("api/packages/gadget").unwrap().status, 401);
+}
+
+/// `tagpub migrate --to-postgres` with `TAGPUB_DATABASE_URL`: exit code and output.
+fn migrate(config: &Path, db: &TestDatabase) -> (bool, String) {
+    let out = command(config, &["migrate", "--to-postgres"])
+        .env(DB_ENV, &db.url)
+        .output()
+        .expect("run tagpub");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn an_installation_on_sqlite_moves_to_postgres_with_its_tokens_versions_and_bytes() {
+    let Some(db) = database("replicas::migration") else {
+        return;
+    };
+    let Some(other) = database("replicas::migration (second database)") else {
+        return;
+    };
+    let (work, bare) = repository();
+    work.release("widgets", "1.1.0", "v1.1.0");
+    work.run(["push", "origin", "main", "v1.1.0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let single = write_config_named(dir.path(), "single.yaml", &body(&bare.url(), false));
+    let shared = write_config_named(dir.path(), "shared.yaml", &body(&bare.url(), true));
+    // The installation as it ran on one machine: synced, a token issued.
+    let (code, text) = support::command::tagpub_text(&single, &["sync"]);
+    assert_eq!(code, 0, "{text}");
+    let out = command(&single, &["token", "issue", "--member", "admin@acme.dev"])
+        .output()
+        .unwrap();
+    let secret = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_string();
+    let before = {
+        let d = Daemon::start(
+            &single,
+            &["--listen", "127.0.0.1:0"],
+            &[(SECRET_ENV, SECRET)],
+        );
+        served(&d.client().with_token(&secret), &d.base_url)
+    };
+    assert_eq!(before.len(), 2, "{before:?}");
+
+    // A corrupt archive stops the migration before anything is written.
+    let archive = dir
+        .path()
+        .join("data/archives")
+        .join(&before[0].1[..2])
+        .join(format!("{}.tar.gz", before[0].1));
+    let good = std::fs::read(&archive).unwrap();
+    std::fs::write(&archive, b"not the archive").unwrap();
+    let (ok, text) = migrate(&shared, &db);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("widgets 1.0.0")
+            && text.contains("corrupt")
+            && text.contains("nothing was migrated"),
+        "{text}"
+    );
+    assert_eq!(
+        db.query_strings("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'"),
+        Vec::<String>::new(),
+        "the database was touched"
+    );
+    std::fs::write(&archive, &good).unwrap();
+
+    let (ok, text) = migrate(&shared, &db);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("2 versions")
+            && text.contains("1 tokens")
+            && text.contains("2 archive(s) verified"),
+        "{text}"
+    );
+    // Again: the target holds exactly this registry, so nothing happens.
+    let (ok, text) = migrate(&shared, &db);
+    assert!(ok && text.contains("nothing to do"), "{text}");
+
+    // A replica on the database serves the same versions with the same bytes, to the
+    // token issued before the move.
+    let replica = replica(&shared, &db);
+    let client = replica.client().with_token(&secret);
+    for v in ["1.0.0", "1.1.0"] {
+        wait_listed(&client, v, &format!("the replica never served {v}"));
+    }
+    assert_eq!(served(&client, &replica.base_url), before);
+
+    // A database holding another registry is refused, not merged into.
+    let out = command(&shared, &["token", "issue", "--member", "alice@acme.dev"])
+        .env(DB_ENV, &other.url)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let (ok, text) = migrate(&shared, &other);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("already holds a registry that differs"),
+        "{text}"
+    );
 }

@@ -1,0 +1,60 @@
+//! `tagpub migrate --to-postgres`: moves an installation on SQLite and a data dir into
+//! the PostgreSQL database named by `store.database_url_env` (docs/operations.md,
+//! "Moving to several replicas").
+
+use crate::config::Config;
+use crate::store;
+use anyhow::{Context, bail};
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct MigrateArgs {
+    /// Copy the catalog (versions, tags, tokens, sessions, uploads, audit) from
+    /// data_dir's SQLite database into the PostgreSQL database of
+    /// `store.database_url_env`, after checking every archive's sha256.
+    #[arg(long, required = true)]
+    pub to_postgres: bool,
+}
+
+pub fn run(config: Config, args: MigrateArgs) -> anyhow::Result<ExitCode> {
+    debug_assert!(args.to_postgres);
+    let Some(url) = config.store.as_ref().and_then(|s| s.database_url()) else {
+        bail!(
+            "{} has no store.database_url_env, so there is no PostgreSQL to migrate to; add `store:` with `database_url_env: TAGPUB_DATABASE_URL` (docs/configuration.md)",
+            config.path.display()
+        );
+    };
+    let url = url.map_err(anyhow::Error::msg)?;
+    let done = store::migrate_to_postgres(&config.data_dir, &url).with_context(|| {
+        format!(
+            "while migrating {} to PostgreSQL",
+            config.data_dir.display()
+        )
+    })?;
+    if done.already_done {
+        println!(
+            "the PostgreSQL database already holds exactly this registry ({} archive(s) verified); nothing to do",
+            done.archives
+        );
+    } else {
+        let rows: Vec<String> = done
+            .rows
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(t, n)| format!("{n} {t}"))
+            .collect();
+        println!(
+            "migrated {} to PostgreSQL: {}; {} archive(s) verified, {} staged upload(s) carried over. Archives stay in {}/archives, which every replica must share",
+            config.data_dir.display(),
+            if rows.is_empty() {
+                "no rows".to_string()
+            } else {
+                rows.join(", ")
+            },
+            done.archives,
+            done.staged,
+            config.data_dir.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
