@@ -100,7 +100,7 @@ pub(super) fn validate(raw: RawStore, problems: &mut Vec<String>) -> Option<Stor
     let named_any = raw.database_url_env.is_some() || raw.archives.is_some();
     let s3 = raw
         .archives
-        .map(|a| match a.s3 {
+        .and_then(|a| match a.s3 {
             Some(s3) => validate_s3(s3, problems),
             None => {
                 problems.push(
@@ -108,8 +108,7 @@ pub(super) fn validate(raw: RawStore, problems: &mut Vec<String>) -> Option<Stor
                 );
                 None
             }
-        })
-        .flatten();
+        });
     if !named_any {
         problems.push(
             "store: names neither database_url_env nor archives; remove `store:` to keep everything in data_dir, or name the shared stores".into(),
