@@ -44,6 +44,7 @@ def registry(dir, repo, data, shared, secret_env=None):
     with open(path, "a") as f:
         if shared:
             f.write("store:\n  database_url_env: TAGPUB_DATABASE_URL\n")
+            f.write("metrics:\n  public: true\n")  # the failover row reads each role
     return Tagpub(BINARY, path, port)
 
 
@@ -52,13 +53,20 @@ def aggregate(urls, headers):
     results = [None] * len(urls)
 
     def one(i, url):
-        results[i] = wrk(url, 32, SECONDS, headers, threads=1)
+        try:
+            results[i] = wrk(url, 32, SECONDS, headers, threads=1)
+        except BaseException as e:  # a thread's SystemExit would vanish
+            results[i] = e
+
 
     threads = [threading.Thread(target=one, args=(i, u)) for i, u in enumerate(urls)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    for r in results:
+        if not isinstance(r, dict):
+            raise SystemExit(f"wrk failed: {r}")
     return sum(r["rps"] for r in results)
 
 
@@ -115,7 +123,7 @@ def main():
         wait_for(lambda: {role(a), role(b)} == {0, 1}, 30, "one leader")
         leader, survivor = (a, b) if role(a) == 1 else (b, a)
         work = os.path.join(scratch, "work")
-        subprocess.run(["git", "clone", "-q", repo, work], check=True)
+        subprocess.run(["git", "clone", "-q", "-b", "main", repo, work], check=True)
         with open(os.path.join(work, "pubspec.yaml"), "wb") as f:
             f.write(gen_repos.pubspec("bench_listing", "9.0.0"))
         git = ["git", "-C", work, "-c", "user.name=b", "-c", "user.email=b@example.test"]
