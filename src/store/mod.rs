@@ -27,7 +27,9 @@ pub use dir::{create_private_dir, database_path};
 pub use hot::HotArchives;
 pub use migrate::{Migrated, to_postgres as migrate_to_postgres};
 pub use postgres::{Leadership, Postgres, Wakes};
-pub use publishing::{AuditEntry, Publishing, SqlitePublishing, StagedArchives, UploadedPackage};
+pub use publishing::{
+    AuditEntry, Publication, Publishing, SqlitePublishing, StagedArchives, UploadedPackage,
+};
 pub use sessions::SqliteSessions;
 pub use sources::{NameConflict, read_owners};
 pub use sqlite::SqliteCatalog;

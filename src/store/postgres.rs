@@ -11,7 +11,7 @@
 //! writing transaction, so a commit by any replica or command reaches every listener
 //! ([`live`]) with no write path able to forget it.
 
-mod catalog;
+pub(super) mod catalog;
 pub(super) mod live;
 mod publishing;
 mod schema;

@@ -106,6 +106,62 @@ impl Postgres {
     }
 }
 
+/// Adds a version inside the caller's transaction, which must commit only on
+/// [`Added::New`]: the one-source check, an existing version, the insert.
+pub(super) fn add_version_in(
+    tx: &mut postgres::Transaction<'_>,
+    v: &StoredVersion,
+    tag: Option<&TagRecord>,
+) -> Result<Added, postgres::Error> {
+    // Writers of one name take turns, on every replica: the owner check and the
+    // insert then see one state. The trigger holds even without this lock.
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('tagpub-name:' || lower($1)))",
+        &[&v.package],
+    )?;
+    let owner: Option<String> = tx
+        .query_opt(
+            "SELECT source FROM package_sources WHERE name = lower($1)",
+            &[&v.package],
+        )?
+        .map(|r| r.get(0));
+    if owner.as_deref().is_some_and(|o| o != own_source(v))
+        && let Some(first) = first_owned(tx, &v.package)?
+    {
+        return Ok(Added::OtherSource(first.source));
+    }
+    if let Some(row) = tx.query_opt(
+        &format!("SELECT {VERSION_COLUMNS} FROM versions WHERE package = $1 AND version = $2"),
+        &[&v.package, &v.version],
+    )? {
+        return Ok(Added::AlreadyExists(version_from_row(&row)));
+    }
+    let (repo, source_tag, commit, uploader) = match &v.source {
+        Source::Git { repo, tag, commit } => (repo.as_str(), tag.as_str(), commit.as_str(), None),
+        Source::Upload { uploader } => ("", "", "", Some(uploader.as_str())),
+    };
+    tx.execute(
+        "INSERT INTO versions (package, version, sha256, pubspec_json, archive_size, published, source_repo, source_tag, source_commit, uploader)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        &[
+            &v.package,
+            &v.version,
+            &v.sha256,
+            &v.pubspec_json,
+            &(v.archive_size as i64),
+            &v.published,
+            &repo,
+            &source_tag,
+            &commit,
+            &uploader,
+        ],
+    )?;
+    if let Some(tag) = tag {
+        upsert_tag(tx, tag)?;
+    }
+    Ok(Added::New)
+}
+
 impl Catalog for Postgres {
     fn summaries(&self, package: Option<&str>) -> Result<Vec<VersionSummary>, Error> {
         self.summaries_where("WHERE $1::TEXT IS NULL OR versions.package = $1", &package)
@@ -164,57 +220,7 @@ impl Catalog for Postgres {
 
     fn add_version(&self, v: &StoredVersion, tag: Option<&TagRecord>) -> Result<Added, Error> {
         in_transaction(&mut *self.conn()?, "adding a version", |tx| {
-            // Writers of one name take turns, on every replica: the owner check and the
-            // insert then see one state. The trigger holds even without this lock.
-            tx.execute(
-                "SELECT pg_advisory_xact_lock(hashtext('tagpub-name:' || lower($1)))",
-                &[&v.package],
-            )?;
-            let owner: Option<String> = tx
-                .query_opt(
-                    "SELECT source FROM package_sources WHERE name = lower($1)",
-                    &[&v.package],
-                )?
-                .map(|r| r.get(0));
-            if owner.as_deref().is_some_and(|o| o != own_source(v))
-                && let Some(first) = first_owned(tx, &v.package)?
-            {
-                return Ok(Added::OtherSource(first.source));
-            }
-            if let Some(row) = tx.query_opt(
-                &format!(
-                    "SELECT {VERSION_COLUMNS} FROM versions WHERE package = $1 AND version = $2"
-                ),
-                &[&v.package, &v.version],
-            )? {
-                return Ok(Added::AlreadyExists(version_from_row(&row)));
-            }
-            let (repo, source_tag, commit, uploader) = match &v.source {
-                Source::Git { repo, tag, commit } => {
-                    (repo.as_str(), tag.as_str(), commit.as_str(), None)
-                }
-                Source::Upload { uploader } => ("", "", "", Some(uploader.as_str())),
-            };
-            tx.execute(
-                "INSERT INTO versions (package, version, sha256, pubspec_json, archive_size, published, source_repo, source_tag, source_commit, uploader)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                &[
-                    &v.package,
-                    &v.version,
-                    &v.sha256,
-                    &v.pubspec_json,
-                    &(v.archive_size as i64),
-                    &v.published,
-                    &repo,
-                    &source_tag,
-                    &commit,
-                    &uploader,
-                ],
-            )?;
-            if let Some(tag) = tag {
-                upsert_tag(tx, tag)?;
-            }
-            Ok(Added::New)
+            add_version_in(tx, v, tag)
         })
     }
 

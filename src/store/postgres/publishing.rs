@@ -5,9 +5,9 @@
 //! expired, in the same transaction, so nothing is left behind.
 
 use super::{Postgres, in_transaction, q};
-use crate::store::publishing::StagedArchives;
+use crate::store::publishing::{Publication, StagedArchives};
 use crate::store::{
-    AuditEntry, Error, Publishing, Staged, UploadOutcome, UploadRecord, UploadedPackage,
+    Added, AuditEntry, Error, Publishing, Staged, UploadOutcome, UploadRecord, UploadedPackage,
 };
 use postgres::GenericClient;
 
@@ -56,6 +56,49 @@ fn load_package(
 }
 
 impl Publishing for Postgres {
+    fn publish_upload(&self, p: &Publication<'_>) -> Result<Added, Error> {
+        const DOING: &str = "publishing an upload";
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction().map_err(q(DOING))?;
+        let v = p.version;
+        let created = tx
+            .execute(
+                "INSERT INTO uploaded_packages (name, creator, created, teams) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT DO NOTHING",
+                &[&v.package, &p.creator, &v.published, &p.teams.join(",")],
+            )
+            .map_err(q(DOING))?;
+        if created == 1 {
+            tx.execute(
+                "INSERT INTO uploaders (package, member) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[&v.package, &p.creator],
+            )
+            .map_err(q(DOING))?;
+        }
+        let added = super::catalog::add_version_in(&mut tx, v, None).map_err(q(DOING))?;
+        if added != Added::New {
+            return Ok(added); // Rolled back: nothing of it is written.
+        }
+        let e = p.audit;
+        tx.execute(
+            "INSERT INTO audit (at, actor, action, package, version, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&e.at, &e.actor, &e.action, &e.package, &e.version, &e.detail],
+        )
+        .map_err(q(DOING))?;
+        let UploadOutcome::Published { message } = p.answer else {
+            unreachable!("a publication's answer is a success");
+        };
+        tx.execute(
+            "UPDATE uploads SET ok = $2, refused = NULL, refused_kind = NULL WHERE id = $1",
+            &[&p.upload_id, message],
+        )
+        .map_err(q(DOING))?;
+        tx.execute("DELETE FROM staged_archives WHERE id = $1", &[&p.upload_id])
+            .map_err(q(DOING))?;
+        tx.commit().map_err(q(DOING))?;
+        Ok(added)
+    }
+
     fn create_upload(&self, id: &str, member: &str, now: i64) -> Result<(), Error> {
         self.conn()?
             .execute(

@@ -364,3 +364,56 @@ fn a_leader_whose_connection_is_cut_steps_down_and_another_leads() {
     std::thread::sleep(Duration::from_secs(2));
     assert!(a.is_leader() != b.is_leader(), "exactly one leads");
 }
+
+#[test]
+fn a_publication_is_written_whole_or_not_at_all() {
+    let Some(db) = TestDb::new("a_publication_is_written_whole_or_not_at_all") else {
+        return;
+    };
+    let pg = Postgres::open(&db.url).unwrap();
+    pg.add_version(&from("a", "taken", "1.0.0"), None).unwrap();
+    for id in ["u1", "u2"] {
+        pg.create_upload(id, "m@x", 1).unwrap();
+        pg.staged_archives().unwrap().put(id, b"bytes").unwrap();
+    }
+    let publish = |id: &str, package: &str| {
+        let mut version = from("", package, "2.0.0");
+        version.source = Source::Upload {
+            uploader: "m@x".into(),
+        };
+        let audit = crate::store::AuditEntry {
+            at: 1,
+            actor: "m@x".into(),
+            action: "publish".into(),
+            package: package.into(),
+            version: Some("2.0.0".into()),
+            detail: String::new(),
+        };
+        let answer = crate::store::UploadOutcome::Published {
+            message: "ok".into(),
+        };
+        pg.publish_upload(&crate::store::Publication {
+            upload_id: id,
+            version: &version,
+            creator: "m@x",
+            teams: &[],
+            audit: &audit,
+            answer: &answer,
+        })
+        .unwrap()
+    };
+    // Refused by the one-source rule: neither the package nor its audit entry nor the
+    // answer is written.
+    assert!(matches!(publish("u1", "taken"), Added::OtherSource(_)));
+    assert_eq!(pg.package("taken").unwrap(), None);
+    assert_eq!(pg.audit_log(None, 10).unwrap(), []);
+    assert_eq!(pg.upload("u1").unwrap().unwrap().outcome, None);
+    assert!(pg.staged_archives().unwrap().get("u1").unwrap().is_some());
+    // Published: all of it, and the staged bytes are gone.
+    assert_eq!(publish("u2", "fresh"), Added::New);
+    assert_eq!(pg.package("fresh").unwrap().unwrap().uploaders, ["m@x"]);
+    assert_eq!(pg.versions_of("fresh").unwrap().len(), 1);
+    assert_eq!(pg.audit_log(None, 10).unwrap().len(), 1);
+    assert!(pg.upload("u2").unwrap().unwrap().outcome.is_some());
+    assert_eq!(pg.staged_archives().unwrap().get("u2").unwrap(), None);
+}
