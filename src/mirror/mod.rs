@@ -210,11 +210,15 @@ impl Mirror {
     /// Logs an upstream failure once, where it happened, and backs off when the
     /// upstream itself is in trouble (not when it merely refused us).
     fn note_failure(&self, what: &str, failure: &Failure) {
-        if failure.outcome() != stats::Outcome::Refused {
+        let troubled = match failure {
+            Failure::Failed { outcome, .. } => *outcome != stats::Outcome::Refused,
+            Failure::NotFound | Failure::TooLarge { .. } => false,
+        };
+        if troubled {
             let mut backoff = self.backoff.lock().unwrap_or_else(|p| p.into_inner());
             *backoff = Some((Instant::now() + BACKOFF, failure.clone()));
         }
-        if let Failure::Failed { detail, .. } = failure {
+        if let Failure::Failed { detail, .. } | Failure::TooLarge { detail, .. } = failure {
             tracing::warn!(what = %what, error = %detail, "the upstream failed for {what}: {detail}");
         }
     }
@@ -225,9 +229,13 @@ impl Mirror {
             .upstream
             .as_ref()
             .map_or("(none)", |u| u.url.as_str());
+        let advice = match failure {
+            Failure::TooLarge { .. } => "tell the registry's admins",
+            _ => "try again later",
+        };
         Error::Unavailable {
             message: format!(
-                "the upstream {upstream} {failure} when asked for {what}, and tagpub has no copy of it; try again later"
+                "the upstream {upstream} {failure} when asked for {what}, and tagpub has no copy of it; {advice}"
             ),
             timed_out: failure.outcome() == stats::Outcome::Timeout,
         }
