@@ -222,7 +222,11 @@ class Upstream:
             [sys.executable, os.path.abspath(__file__), "upstream", port_file, *prepare],
             stderr=open(os.path.join(scratch, "upstream.log"), "w"),
         )
-        wait_for(lambda: self.alive() and os.path.exists(port_file), 300, "the stand-in upstream")
+        try:
+            wait_for(lambda: self.alive() and os.path.exists(port_file), 300, "the stand-in upstream")
+        except BaseException:
+            self.stop()
+            raise
         with open(port_file) as f:
             self.url = f.read()
 
@@ -369,12 +373,14 @@ def rows(scratch, binary):
     say(f"generating {own} ({HOT_VERSIONS} versions) and starting the stand-in upstream")
     gen_repos.package_repo(os.path.join(base, "own.git"), own, HOT_VERSIONS)
     upstream = Upstream(base, [f"mbcold_u:{COLD}", f"mbcold_t:{COLD}"])
-    config, port = write_registry(os.path.join(base, "registry"), [(os.path.join(base, "own.git"), None)])
-    with open(config, "a") as f:
-        # A listing stays fresh for the whole run: (a) and (c) measure the cache.
-        f.write(f"upstream:\n  url: {upstream.url}\n  listing_ttl: 1h\n")
-    tagpub = Tagpub(binary, config, port)
+    tagpub = None
     try:
+        config, port = write_registry(
+            os.path.join(base, "registry"), [(os.path.join(base, "own.git"), None)])
+        with open(config, "a") as f:
+            # A listing stays fresh for the whole run: (a) and (c) measure the cache.
+            f.write(f"upstream:\n  url: {upstream.url}\n  listing_ttl: 1h\n")
+        tagpub = Tagpub(binary, config, port)
         tagpub.run("sync")
         tagpub.start("api/packages/" + own)
         tagpub.wait_idle()
@@ -389,7 +395,8 @@ def rows(scratch, binary):
         tagpub.wait_idle()
         before, after, again, warm_s, again_s, hwm = memory(tagpub, upstream)
     finally:
-        tagpub.stop()
+        if tagpub:
+            tagpub.stop()
         upstream.stop()
     up, ours = statistics.median(own_ms), statistics.median(ours_ms)
     q = lambda v: statistics.quantiles(v, n=10)[-1]  # noqa: E731
