@@ -23,6 +23,7 @@ pub mod goog_hash;
 pub mod hosted_url;
 pub mod listing;
 pub mod publish;
+pub mod s3;
 pub mod server;
 pub mod snapshot;
 pub mod tarball;
