@@ -6,9 +6,9 @@
 mod backup;
 mod blobs;
 mod changes;
-mod copy;
 #[cfg(test)]
 mod concurrent;
+mod copy;
 mod dir;
 mod hot;
 mod publishing;
@@ -26,7 +26,7 @@ pub use copy::{Copied, copy_blobs};
 pub use dir::{create_private_dir, database_path};
 pub use hot::HotArchives;
 pub use publishing::{AuditEntry, Publishing, SqlitePublishing, UploadedPackage};
-pub use s3::{DEFAULT_TIMEOUT as S3_DEFAULT_TIMEOUT, S3Blobs, S3Location};
+pub use s3::{DEFAULT_TIMEOUT as S3_DEFAULT_TIMEOUT, S3Blobs, S3Error, S3Location};
 pub use sessions::SqliteSessions;
 pub use sources::{NameConflict, read_owners};
 pub use sqlite::SqliteCatalog;
@@ -61,33 +61,9 @@ pub enum Error {
     },
     #[error("archive {sha256} on disk does not match its name; the file is corrupt")]
     CorruptBlob { sha256: String },
-    #[error("cannot {doing} archive {key} in S3 bucket {bucket} at {endpoint}; {hint}")]
-    S3 {
-        doing: &'static str,
-        key: String,
-        bucket: String,
-        endpoint: String,
-        /// What to check, for the person reading the log.
-        hint: String,
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-    #[error(
-        "archive {key} in S3 bucket {bucket} at {endpoint} does not match its name (its bytes hash to {actual}): the object was altered or damaged, and it is not served. \
-         Put the right bytes back (tagpub rewrites it when it builds or receives that archive again), or delete the object so that `tagpub sync` rebuilds it from git"
-    )]
-    S3Corrupt {
-        key: String,
-        bucket: String,
-        endpoint: String,
-        actual: String,
-    },
-    #[error("invalid S3 settings for bucket {bucket:?} at {endpoint:?}: {problem}")]
-    S3Settings {
-        problem: String,
-        bucket: String,
-        endpoint: String,
-    },
+    /// The S3 archive store failed (boxed: its context is large).
+    #[error(transparent)]
+    S3(Box<S3Error>),
     #[error("cannot {doing} {path}")]
     DataDir {
         doing: &'static str,

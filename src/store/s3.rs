@@ -71,6 +71,45 @@ pub struct S3Blobs {
     runtime: Option<tokio::runtime::Runtime>,
 }
 
+/// Why the S3 archive store failed, with the bucket and endpoint to look at (never a
+/// secret). Wrapped in [`Error::S3`].
+#[derive(Debug, thiserror::Error)]
+pub enum S3Error {
+    #[error("cannot {doing} archive {key} in S3 bucket {bucket} at {endpoint}; {hint}")]
+    Call {
+        doing: &'static str,
+        key: String,
+        bucket: String,
+        endpoint: String,
+        /// What to check, for the person reading the log.
+        hint: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error(
+        "archive {key} in S3 bucket {bucket} at {endpoint} does not match its name (its bytes hash to {actual}): the object was altered or damaged, and it is not served. \
+         Put the right bytes back (tagpub rewrites it when it builds or receives that archive again), or delete the object so that `tagpub sync` rebuilds it from git"
+    )]
+    Corrupt {
+        key: String,
+        bucket: String,
+        endpoint: String,
+        actual: String,
+    },
+    #[error("invalid S3 settings for bucket {bucket:?} at {endpoint:?}: {problem}")]
+    Settings {
+        problem: String,
+        bucket: String,
+        endpoint: String,
+    },
+}
+
+impl From<S3Error> for Error {
+    fn from(e: S3Error) -> Error {
+        Error::S3(Box::new(e))
+    }
+}
+
 /// Why one S3 call failed, before it is given its context.
 enum Failure {
     S3(object_store::Error),
@@ -91,10 +130,12 @@ impl S3Blobs {
         cache_dir: &Path,
         timeout: Duration,
     ) -> Result<S3Blobs, Error> {
-        let settings = |problem: String| Error::S3Settings {
-            problem,
-            bucket: location.bucket.clone(),
-            endpoint: location.endpoint.clone(),
+        let settings = |problem: String| {
+            Error::from(S3Error::Settings {
+                problem,
+                bucket: location.bucket.clone(),
+                endpoint: location.endpoint.clone(),
+            })
         };
         if location.bucket.is_empty() {
             return Err(settings("the bucket name is empty".into()));
@@ -122,8 +163,10 @@ impl S3Blobs {
         } else {
             &location.region
         };
+        // The client's own request timeout is a little longer than the bound `run` puts
+        // on each call, so that a hanging S3 is reported as such (not as a send error).
         let client = ClientOptions::new()
-            .with_timeout(timeout)
+            .with_timeout(timeout + Duration::from_secs(1))
             .with_connect_timeout(timeout.min(Duration::from_secs(10)))
             .with_allow_http(endpoint.scheme() == "http");
         // A few quick retries for a dropped connection or a 5xx; the whole call stays
@@ -239,7 +282,7 @@ impl S3Blobs {
                 "the S3 client has stopped".into(),
             ),
         };
-        Error::S3 {
+        S3Error::Call {
             doing,
             key: key.to_string(),
             bucket: self.bucket.clone(),
@@ -247,6 +290,7 @@ impl S3Blobs {
             hint,
             source,
         }
+        .into()
     }
 
     /// The archive from the bucket, verified; `None` if there is no such object.
@@ -266,12 +310,13 @@ impl S3Blobs {
         };
         let actual = hex::encode(Sha256::digest(&bytes));
         if actual != sha256 {
-            return Err(Error::S3Corrupt {
+            return Err(S3Error::Corrupt {
                 key,
                 bucket: self.bucket.clone(),
                 endpoint: self.endpoint.clone(),
                 actual,
-            });
+            }
+            .into());
         }
         Ok(Some(bytes.into()))
     }

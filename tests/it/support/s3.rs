@@ -30,7 +30,9 @@ impl S3Server {
     /// binary is missing and `TAGPUB_REQUIRE_S3` is not set.
     pub fn start() -> Option<S3Server> {
         let Some(binary) = binary() else {
-            let why = format!("the s3s-fs binary is not installed ({INSTALL}, or set TAGPUB_S3S_FS to its path)");
+            let why = format!(
+                "the s3s-fs binary is not installed ({INSTALL}, or set TAGPUB_S3S_FS to its path)"
+            );
             assert!(
                 std::env::var_os("TAGPUB_REQUIRE_S3").is_none(),
                 "TAGPUB_REQUIRE_S3 is set but {why}"
