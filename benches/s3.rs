@@ -4,12 +4,13 @@
 //! Starts `s3s-fs` (found as in tests/it/support/s3.rs: `$TAGPUB_S3S_FS`, `PATH`, or
 //! `~/.cargo/bin`) on loopback, stores archives of several sizes, then for each size
 //! alternates, 41 times:
-//! - the baseline: one GET of the object with the same S3 client tagpub uses, bytes
-//!   collected and nothing else;
+//! - the baselines: one GET of the object with the same S3 client tagpub uses, bytes
+//!   collected and nothing else; and one GET by `curl --aws-sigv4` to `/dev/null`, as
+//!   curl times it (`time_total`, without starting the process);
 //! - tagpub: `S3Blobs::get` with the archive just removed from the local cache, so that it
 //!   is downloaded, hashed, and written to the cache (what a replica does on a miss).
 //!
-//! Prints the medians and their ratio per size.
+//! Prints the medians and the ratios of tagpub's to each baseline, per size.
 
 use object_store::ObjectStoreExt;
 use std::path::{Path, PathBuf};
@@ -46,7 +47,7 @@ fn binary() -> PathBuf {
 }
 
 fn start(root: &Path) -> (Server, String) {
-    std::fs::create_dir(root.join(BUCKET)).unwrap();
+    std::fs::create_dir_all(root.join(BUCKET)).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -111,22 +112,24 @@ fn main() {
         .with_allow_http(true)
         .build()
         .unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    // Like S3Blobs' own runtime, so that both GETs run on the same kind of runtime.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
 
     println!("archive download on a cache miss vs. a plain GET, {ROUNDS} rounds, loopback s3s-fs");
     println!(
-        "{:>10} {:>14} {:>14} {:>7}",
-        "size", "plain GET", "S3Blobs::get", "ratio"
+        "{:>10} {:>12} {:>12} {:>14} {:>11} {:>11}",
+        "size", "plain GET", "curl GET", "S3Blobs::get", "vs plain", "vs curl"
     );
     for size in [16 << 10, 256 << 10, 2 << 20, 16 << 20] {
         let bytes = archive(size);
         let sha256 = blobs.put(&bytes).unwrap();
         let key = object_store::path::Path::from(blobs.key_of(&sha256));
         let cached = cache.join(&sha256[..2]).join(format!("{sha256}.tar.gz"));
-        let (mut plain, mut ours) = (Vec::new(), Vec::new());
+        let (mut plain, mut ours, mut curl) = (Vec::new(), Vec::new(), Vec::new());
         for round in 0..ROUNDS + 2 {
             let started = Instant::now();
             let got = runtime
@@ -134,6 +137,22 @@ fn main() {
                 .unwrap();
             let took = started.elapsed();
             assert_eq!(got.len(), size);
+
+            let started = Instant::now();
+            let out = Command::new("curl")
+                .args(["-sf", "-o", "/dev/null", "-w", "%{time_total}"])
+                .args(["--aws-sigv4", "aws:amz:us-east-1:s3"])
+                .args(["-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD"])
+                .args(["--user", &format!("{ACCESS}:{SECRET}")])
+                .arg(format!("{endpoint}/{BUCKET}/{key}"))
+                .output()
+                .expect("curl runs");
+            let curl_wall = started.elapsed();
+            assert!(out.status.success(), "curl GET failed");
+            let curl_took = Duration::from_secs_f64(
+                String::from_utf8_lossy(&out.stdout).trim().parse().unwrap(),
+            );
+            assert!(curl_took <= curl_wall);
 
             std::fs::remove_file(&cached).unwrap();
             let started = Instant::now();
@@ -144,15 +163,19 @@ fn main() {
             if round >= 2 {
                 plain.push(took);
                 ours.push(ours_took);
+                curl.push(curl_took);
             }
         }
-        let (p, o) = (median(plain), median(ours));
+        let (p, c, o) = (median(plain), median(curl), median(ours));
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
         println!(
-            "{:>10} {:>12.2}ms {:>12.2}ms {:>6.2}x",
+            "{:>10} {:>10.2}ms {:>10.2}ms {:>12.2}ms {:>10.2}x {:>10.2}x",
             format!("{} KiB", size >> 10),
-            p.as_secs_f64() * 1e3,
-            o.as_secs_f64() * 1e3,
-            o.as_secs_f64() / p.as_secs_f64()
+            ms(p),
+            ms(c),
+            ms(o),
+            ms(o) / ms(p),
+            ms(o) / ms(c)
         );
     }
 }

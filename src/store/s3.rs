@@ -75,7 +75,7 @@ pub struct S3Blobs {
 /// secret). Wrapped in [`Error::S3`].
 #[derive(Debug, thiserror::Error)]
 pub enum S3Error {
-    #[error("cannot {doing} archive {key} in S3 bucket {bucket} at {endpoint}; {hint}")]
+    #[error("cannot {doing} {key} in S3 bucket {bucket} at {endpoint}; {hint}")]
     Call {
         doing: &'static str,
         key: String,
@@ -215,10 +215,15 @@ impl S3Blobs {
 
     /// The key of an archive: `{prefix}archives/{sha256}.tar.gz`.
     pub fn key_of(&self, sha256: &str) -> String {
+        format!("{}/{sha256}.tar.gz", self.archives())
+    }
+
+    /// Where the archives are: `{prefix}archives`.
+    fn archives(&self) -> String {
         if self.prefix.is_empty() {
-            format!("archives/{sha256}.tar.gz")
+            "archives".into()
         } else {
-            format!("{}/archives/{sha256}.tar.gz", self.prefix)
+            format!("{}/archives", self.prefix)
         }
     }
 
@@ -226,8 +231,8 @@ impl S3Blobs {
     /// setting is reported at start rather than at the first download.
     pub fn check(&self) -> Result<(), Error> {
         let s3 = self.s3.clone();
-        let prefix = Key::from(self.key_of("").trim_end_matches(".tar.gz"));
-        let shown = prefix.to_string();
+        let shown = format!("{}/", self.archives());
+        let prefix = Key::from(self.archives());
         self.run(async move { s3.list_with_delimiter(Some(&prefix)).await.map(|_| ()) })
             .map_err(|f| self.error("list the archives under", &shown, f))
     }
@@ -305,7 +310,7 @@ impl S3Blobs {
                 Err(e) => Err(e),
             }
         });
-        let Some(bytes) = got.map_err(|f| self.error("download", &key, f))? else {
+        let Some(bytes) = got.map_err(|f| self.error("download archive", &key, f))? else {
             return Ok(None);
         };
         let actual = hex::encode(Sha256::digest(&bytes));
@@ -332,7 +337,7 @@ impl Blobs for S3Blobs {
         let path = Key::from(key.as_str());
         let payload = PutPayload::from(bytes.to_vec());
         self.run(async move { s3.put(&path, payload).await.map(|_| ()) })
-            .map_err(|f| self.error("upload", &key, f))?;
+            .map_err(|f| self.error("upload archive", &key, f))?;
         self.cache.keep(&sha256, bytes);
         Ok(sha256)
     }
@@ -373,7 +378,7 @@ impl Blobs for S3Blobs {
         match found {
             Ok(found) => found,
             Err(f) => {
-                let e = self.error("look up", &key, f);
+                let e = self.error("look up archive", &key, f);
                 tracing::warn!(error = %crate::report::chain(&e), "{}", crate::report::chain(&e));
                 false
             }
