@@ -11,6 +11,11 @@
 //!   is downloaded, hashed, and written to the cache (what a replica does on a miss).
 //!
 //! Prints the medians and the ratios of tagpub's to each baseline, per size.
+//!
+//! On loopback, s3s-fs now and then holds the end of a response for 40 ms on a kept-alive
+//! connection (the delayed-ACK stall of a server that leaves Nagle on); it hits either of
+//! the two object_store clients, depending on which runs first in a round, never curl's
+//! fresh connections. A size whose median is about 40 ms in one column only is that stall.
 
 use object_store::ObjectStoreExt;
 use std::path::{Path, PathBuf};
