@@ -154,6 +154,18 @@ impl Mirror {
             .await
     }
 
+    /// Whether the mirror checked archive `sha256` itself and the store holds it. Asked
+    /// off the async workers: the store may be an S3 bucket.
+    async fn holds(&self, sha256: &str) -> bool {
+        if !self.cache.is_verified(sha256) {
+            return false;
+        }
+        let (store, sha) = (self.store.clone(), sha256.to_string());
+        tokio::task::spawn_blocking(move || store.blobs.contains(&sha))
+            .await
+            .unwrap_or(false)
+    }
+
     /// The sha256 of archive `name` `version`, fetching and storing it first if needed;
     /// with its bytes when it was fetched now. Stored archives are served whatever the
     /// upstream's state: a stale listing is enough to find them.
@@ -184,7 +196,7 @@ impl Mirror {
             });
         };
         let sha256 = archive.sha256.to_string();
-        if self.cache.is_verified(&sha256) && self.store.blobs.contains(&sha256) {
+        if self.holds(&sha256).await {
             self.stats.hit();
             return Ok((sha256, None));
         }

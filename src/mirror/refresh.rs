@@ -269,7 +269,7 @@ impl Mirror {
         sha256: String,
         url: String,
     ) -> Result<Bytes, Error> {
-        if self.cache.is_verified(&sha256) && self.store.blobs.contains(&sha256) {
+        if self.holds(&sha256).await {
             // Another flight stored it a moment ago.
             let store = self.store.clone();
             let sha = sha256.clone();

@@ -8,9 +8,11 @@ mod blobs;
 mod changes;
 #[cfg(test)]
 mod concurrent;
+mod copy;
 mod dir;
 mod hot;
 mod publishing;
+mod s3;
 mod sessions;
 mod sources;
 mod sqlite;
@@ -20,9 +22,11 @@ mod uploads;
 pub use backup::{BackupSummary, backup};
 pub use blobs::FileBlobs;
 pub use changes::Changes;
+pub use copy::{Copied, copy_blobs};
 pub use dir::{create_private_dir, database_path};
 pub use hot::HotArchives;
 pub use publishing::{AuditEntry, Publishing, SqlitePublishing, UploadedPackage};
+pub use s3::{DEFAULT_TIMEOUT as S3_DEFAULT_TIMEOUT, S3Blobs, S3Error, S3Location};
 pub use sessions::SqliteSessions;
 pub use sources::{NameConflict, read_owners};
 pub use sqlite::SqliteCatalog;
@@ -57,6 +61,9 @@ pub enum Error {
     },
     #[error("archive {sha256} on disk does not match its name; the file is corrupt")]
     CorruptBlob { sha256: String },
+    /// The S3 archive store failed (boxed: its context is large).
+    #[error(transparent)]
+    S3(Box<S3Error>),
     #[error("cannot {doing} {path}")]
     DataDir {
         doing: &'static str,

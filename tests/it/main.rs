@@ -18,6 +18,7 @@ mod one_source;
 mod operations;
 mod publishing;
 mod repositories;
+mod s3_store;
 mod serving;
 mod support_selftest;
 mod tag_history;
