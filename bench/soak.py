@@ -448,18 +448,22 @@ def main():
                 "side_errors": sum(1 for e in events if not e[2]),
                 "tag_visible_max_s": round(max((e[3] for e in events if e[1] == "tag"), default=0), 3),
                 "upload_max_s": round(max((e[3] for e in events if e[1] == "upload"), default=0), 3),
+                # The machine's 1-minute load average: other users of a shared machine
+                # show here, not in the daemon's figures.
+                "loadavg": float(open("/proc/loadavg").read().split()[0]),
             }
             rows.append(row)
             say(f"{i + 1}/{intervals} {row['rps']} req/s p50 {row['p50_ms']} ms p99 "
                 f"{row['p99_ms']} ms, RSS {row['rss_mib']} MiB, {row['fds']} fds, "
                 f"errors {row['http_errors'] + row['side_errors']}")
             if rps > 0:
+                # The pause that was used made `rps`: scale the time per request towards
+                # the target, by at most a third per interval, so that one interval of a
+                # busy machine does not swing the next one far over the target.
                 mean_ms = r["mean_us"] / 1000
-                per_connection_ms = CONNECTIONS * 1000 / target
-                wanted = max(0.0, per_connection_ms - mean_ms)
-                # The pause that was used made `rps`; scale towards the target gently.
-                corrected = (delay_ms + mean_ms) * rps / target - mean_ms
-                delay_ms = max(0.0, 0.5 * wanted + 0.5 * corrected)
+                cycle = delay_ms + mean_ms
+                wanted = min(max(cycle * rps / target, cycle * 0.75), cycle * 1.33)
+                delay_ms = max(0.0, wanted - mean_ms)
         side.join()
         rows[-1]["side_errors"] += sum(1 for e in side.take() if not e[2])
         verdict = judge(rows, peak, target, minutes, log)
@@ -510,6 +514,8 @@ def judge(rows, peak, target, minutes, log):
     print(f"soak: {minutes:g} min, {len(rows)} samples of {INTERVAL} s, warm-up {warmup_s:.0f} s")
     print(f"- peak listing rate {peak:.0f} req/s (wrk, 64 connections, gzip); target {target:.0f} req/s; "
           f"reached {statistics.median(r['rps'] for r in after):.0f} req/s (median after warm-up)")
+    print(f"- machine: {os.cpu_count()} cores, 1-minute load average median "
+          f"{statistics.median(r['loadavg'] for r in rows):.1f}, max {max(r['loadavg'] for r in rows):.1f}")
     print(f"- {requests} requests, {sum(r['uploads'] for r in rows)} publishes, "
           f"{sum(r['tags'] for r in rows)} tags pushed (slowest listed after "
           f"{max(r['tag_visible_max_s'] for r in rows):.2f} s), {sum(r['reloads'] for r in rows)} reloads")
@@ -558,7 +564,10 @@ def plot(path, rows, warmup_s, peak, target):
         for name, values in lines:
             ax.plot(t, values, label=name, linewidth=1)
         ax.set_ylabel(label)
-        ax.set_ylim(bottom=0)
+        if label.startswith("latency"):
+            ax.set_yscale("log")
+        else:
+            ax.set_ylim(bottom=0)
         ax.axvspan(0, warmup_s / 60, color="0.9", zorder=0)
         ax.grid(True, linewidth=0.3)
         if len(lines) > 1:
