@@ -265,6 +265,9 @@ def main():
     rows += http_serving(scratch, binary)
     index_rows, note = large_index(scratch, binary, fast)
     rows += index_rows
+    import mirror  # the mirror's rows (bench/mirror.py, issue 11)
+
+    rows += mirror.rows(scratch, binary)
     print(f"\n## tagpub benchmarks ({RUNS} runs, wrk {SECONDS} s each, medians; ratio = tagpub / baseline)\n")
     print("| what | tagpub | baseline | ratio | target | met? |")
     print("|---|---|---|---|---|---|")

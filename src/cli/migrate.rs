@@ -25,6 +25,26 @@ pub fn run(config: Config, args: MigrateArgs) -> anyhow::Result<ExitCode> {
         );
     };
     let url = url.map_err(anyhow::Error::msg)?;
+    // Archives first: a replica must never list a version whose archive is not in the
+    // bucket yet. Copying is verified and skips what an earlier run copied.
+    let s3 = config.store.as_ref().and_then(|s| s.s3.as_ref());
+    if let Some(settings) = s3 {
+        let target = store::open_s3(settings, &config.data_dir)
+            .with_context(|| format!("while opening the bucket {}", settings.bucket))?;
+        let from = store::FileBlobs::open(&config.data_dir.join("archives"))
+            .context("while opening the data dir's archives")?;
+        let copied = store::copy_blobs(&from, &target, |_| {}).with_context(|| {
+            format!(
+                "while copying the archives of {} to the bucket {}",
+                config.data_dir.display(),
+                settings.bucket
+            )
+        })?;
+        println!(
+            "archives: {} copied to the bucket {} ({} bytes), {} already there, each sha256 verified",
+            copied.copied, settings.bucket, copied.bytes, copied.present
+        );
+    }
     let done = store::migrate_to_postgres(&config.data_dir, &url).with_context(|| {
         format!(
             "while migrating {} to PostgreSQL",
@@ -44,7 +64,7 @@ pub fn run(config: Config, args: MigrateArgs) -> anyhow::Result<ExitCode> {
             .map(|(t, n)| format!("{n} {t}"))
             .collect();
         println!(
-            "migrated {} to PostgreSQL: {}; {} archive(s) verified, {} staged upload(s) carried over. Archives stay in {}/archives, which every replica must share",
+            "migrated {} to PostgreSQL: {}; {} archive(s) verified, {} staged upload(s) carried over. {}",
             config.data_dir.display(),
             if rows.is_empty() {
                 "no rows".to_string()
@@ -53,7 +73,13 @@ pub fn run(config: Config, args: MigrateArgs) -> anyhow::Result<ExitCode> {
             },
             done.archives,
             done.staged,
-            config.data_dir.display()
+            match s3 {
+                Some(s) => format!("Archives are served from the bucket {}", s.bucket),
+                None => format!(
+                    "Archives stay in {}/archives, which every replica must share",
+                    config.data_dir.display()
+                ),
+            }
         );
     }
     Ok(ExitCode::SUCCESS)

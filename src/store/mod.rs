@@ -9,11 +9,13 @@ mod blobs;
 mod changes;
 #[cfg(test)]
 mod concurrent;
+mod copy;
 mod dir;
 mod hot;
 mod migrate;
 mod postgres;
 mod publishing;
+mod s3;
 mod sessions;
 mod sources;
 mod sqlite;
@@ -23,6 +25,7 @@ mod uploads;
 pub use backup::{BackupSummary, backup};
 pub use blobs::FileBlobs;
 pub use changes::Changes;
+pub use copy::{Copied, copy_blobs};
 pub use dir::{create_private_dir, database_path};
 pub use hot::HotArchives;
 pub use migrate::{Migrated, to_postgres as migrate_to_postgres};
@@ -30,6 +33,7 @@ pub use postgres::{Leadership, Postgres, Wakes};
 pub use publishing::{
     AuditEntry, Publication, Publishing, SqlitePublishing, StagedArchives, UploadedPackage,
 };
+pub use s3::{DEFAULT_TIMEOUT as S3_DEFAULT_TIMEOUT, S3Blobs, S3Error, S3Location};
 pub use sessions::SqliteSessions;
 pub use sources::{NameConflict, read_owners};
 pub use sqlite::SqliteCatalog;
@@ -79,6 +83,9 @@ pub enum Error {
     },
     #[error("archive {sha256} on disk does not match its name; the file is corrupt")]
     CorruptBlob { sha256: String },
+    /// The S3 archive store failed (boxed: its context is large).
+    #[error(transparent)]
+    S3(Box<S3Error>),
     #[error("cannot {doing} {path}")]
     DataDir {
         doing: &'static str,
@@ -301,6 +308,29 @@ pub struct Store {
     pub wakes: Option<Wakes>,
 }
 
+/// The archive store of `store.archives.s3`, its keys read from the environment now,
+/// checked by listing its prefix so that wrong settings stop start-up with a message.
+pub fn open_s3(settings: &crate::config::S3Settings, data_dir: &Path) -> Result<S3Blobs, Error> {
+    let key = |name: &str, var: &str| match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Ok(v),
+        _ => Err(Error::Settings(format!(
+            "store.archives.s3.{name}: the environment variable {var} is not set or empty, so the bucket {} cannot be reached; set {var} where tagpub runs",
+            settings.bucket
+        ))),
+    };
+    let location = S3Location {
+        bucket: settings.bucket.clone(),
+        endpoint: settings.endpoint.as_str().trim_end_matches('/').to_string(),
+        region: settings.region.clone(),
+        access_key: key("access_key_env", &settings.access_key_env)?,
+        secret_key: key("secret_key_env", &settings.secret_key_env)?,
+        prefix: settings.prefix.clone(),
+    };
+    let blobs = S3Blobs::open(&location, &data_dir.join("s3-cache"))?;
+    blobs.check()?;
+    Ok(blobs)
+}
+
 impl Store {
     /// Opens (creating if needed) the embedded store under `data_dir`. A data dir whose
     /// database was lost is refused ([`Error::LostDatabase`]) and left as it is.
@@ -327,21 +357,23 @@ impl Store {
     }
 
     /// Opens the store `config` names: the embedded one in `data_dir`, or PostgreSQL
-    /// (`store.database_url_env`) with archives in `data_dir/archives` (a directory
-    /// every replica shares, until an object store is configured). Only a daemon
-    /// (`compete`) takes part in electing the replica that syncs; a command never leads.
+    /// (`store.database_url_env`); archives in `data_dir/archives`, or in the S3 bucket
+    /// of `store.archives.s3` (with a verified local copy under `data_dir/s3-cache`).
+    /// Only a daemon (`compete`) takes part in electing the replica that syncs; a command
+    /// never leads.
     pub fn open_configured(config: &crate::config::Config, compete: bool) -> Result<Store, Error> {
-        if config.store.as_ref().is_some_and(|s| s.s3.is_some()) {
-            // Wired in with the S3 archive store (docs/operations.md).
-            return Err(Error::Settings(
-                "store.archives.s3: this build keeps archives in data_dir only; remove `archives` (replicas then share data_dir/archives)".into(),
-            ));
-        }
-        let Some(url) = config.store.as_ref().and_then(|s| s.database_url()) else {
-            return Store::open(&config.data_dir);
+        let settings = config.store.as_ref();
+        let mut store = match settings.and_then(|s| s.database_url()) {
+            None => Store::open(&config.data_dir)?,
+            Some(url) => {
+                let url = url.map_err(Error::Settings)?;
+                Store::open_postgres(&url, &config.data_dir, compete)?
+            }
         };
-        let url = url.map_err(Error::Settings)?;
-        Store::open_postgres(&url, &config.data_dir, compete)
+        if let Some(s3) = settings.and_then(|s| s.s3.as_ref()) {
+            store.blobs = Box::new(open_s3(s3, &config.data_dir)?);
+        }
+        Ok(store)
     }
 
     /// The shared store: the catalog in PostgreSQL at `url`, archives under `data_dir`.

@@ -19,6 +19,7 @@ mod operations;
 mod publishing;
 mod replicas;
 mod repositories;
+mod s3_store;
 mod serving;
 mod support_selftest;
 mod tag_history;

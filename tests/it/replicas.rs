@@ -421,3 +421,127 @@ fn an_installation_on_sqlite_moves_to_postgres_with_its_tokens_versions_and_byte
         "{text}"
     );
 }
+
+/// `store:` naming both the database and an S3 bucket.
+fn body_with_s3(repo_url: &str, s3: &support::s3::S3Server) -> String {
+    format!(
+        "{}  archives:\n    s3:\n      bucket: {}\n      endpoint: {}\n      region: us-east-1\n      access_key_env: {S3_ACCESS_ENV}\n      secret_key_env: {S3_SECRET_ENV}\n      prefix: prod\n",
+        body(repo_url, true),
+        support::s3::BUCKET,
+        s3.endpoint
+    )
+}
+
+const S3_ACCESS_ENV: &str = "TAGPUB_TEST_S3_ACCESS";
+const S3_SECRET_ENV: &str = "TAGPUB_TEST_S3_SECRET";
+
+#[test]
+fn an_installation_moves_to_postgres_and_s3_and_a_replica_with_an_empty_data_dir_serves_its_bytes()
+{
+    let Some(db) = database("replicas::migration to PostgreSQL and S3") else {
+        return;
+    };
+    let Some(s3) = support::s3::S3Server::start() else {
+        return;
+    };
+    let (work, bare) = repository();
+    work.release("widgets", "1.1.0", "v1.1.0");
+    work.run(["push", "origin", "main", "v1.1.0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let single = write_config_named(dir.path(), "single.yaml", &body(&bare.url(), false));
+    let (code, text) = support::command::tagpub_text(&single, &["sync"]);
+    assert_eq!(code, 0, "{text}");
+    let out = command(&single, &["token", "issue", "--member", "admin@acme.dev"])
+        .output()
+        .unwrap();
+    let secret = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_string();
+    let before = {
+        let d = Daemon::start(
+            &single,
+            &["--listen", "127.0.0.1:0"],
+            &[(SECRET_ENV, SECRET)],
+        );
+        served(&d.client().with_token(&secret), &d.base_url)
+    };
+    assert_eq!(before.len(), 2, "{before:?}");
+
+    let shared = write_config_named(dir.path(), "shared.yaml", &body_with_s3(&bare.url(), &s3));
+    let env = [
+        (DB_ENV, db.url.as_str()),
+        (S3_ACCESS_ENV, support::s3::ACCESS_KEY),
+        (S3_SECRET_ENV, support::s3::SECRET_KEY),
+    ];
+    let run = || {
+        let out = command(&shared, &["migrate", "--to-postgres"])
+            .envs(env)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    // Without the secret, nothing moves and the message names the variable.
+    let out = command(&shared, &["migrate", "--to-postgres"])
+        .env(DB_ENV, &db.url)
+        .env(S3_ACCESS_ENV, support::s3::ACCESS_KEY)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && text.contains(S3_SECRET_ENV),
+        "{text}"
+    );
+
+    let (ok, text) = run();
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("2 copied") && text.contains("served from the bucket"),
+        "{text}"
+    );
+    for (_, sha) in &before {
+        assert!(
+            s3.object_file(&format!("prod/archives/{sha}.tar.gz"))
+                .is_file(),
+            "archive {sha} is not in the bucket: {text}"
+        );
+    }
+    // Again: nothing copied twice, nothing migrated twice.
+    let (ok, text) = run();
+    assert!(
+        ok && text.contains("0 copied") && text.contains("nothing to do"),
+        "{text}"
+    );
+
+    // A replica on another machine: the same config, an empty data dir of its own, so the
+    // bytes can only come from the bucket.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let other = write_config_named(
+        elsewhere.path(),
+        "registry.yaml",
+        &body_with_s3(&bare.url(), &s3),
+    );
+    let data = elsewhere.path().join("data");
+    let replica = Daemon::start(
+        &other,
+        &["--listen", "127.0.0.1:0"],
+        &[env[0], env[1], env[2], (SECRET_ENV, SECRET)],
+    );
+    // The token issued on the single machine moved with the catalog.
+    let client = replica.client().with_token(&secret);
+    assert_eq!(served(&client, &replica.base_url), before);
+    assert!(
+        !data
+            .join("archives")
+            .read_dir()
+            .is_ok_and(|mut d| d.next().is_some()),
+        "the replica's own data dir holds archives"
+    );
+}
