@@ -276,6 +276,9 @@ def main():
     rows += http_serving(scratch, binary)
     index_rows, note = large_index(scratch, binary, fast)
     rows += index_rows
+    import mirror  # the mirror's rows (bench/mirror.py, issue 11)
+
+    rows += mirror.rows(scratch, binary)
     notes = [note]
     if os.environ.get("BENCH_PUBDEV"):
         from pubdev import pubdev_scale

@@ -50,10 +50,21 @@ pub use crate::clock::now;
 pub(crate) const TOKEN_USE_FLUSH: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl AppState {
-    /// Opens the store under `config.data_dir` and builds the index from it, without
-    /// touching git: a restart serves what was stored, at once.
+    /// Opens the store `config` names and builds the index from it, without touching
+    /// git: a restart serves what was stored, at once. For a command, which never syncs
+    /// on behalf of replicas; `tagpub serve` uses [`AppState::open_serving`].
     pub fn open(config: Config) -> Result<Arc<AppState>, store::Error> {
-        let store = Arc::new(Store::open(&config.data_dir)?);
+        AppState::open_with(config, false)
+    }
+
+    /// As [`AppState::open`], for the daemon: with a shared store, it competes to be
+    /// the replica that syncs (store/postgres/live.rs).
+    pub fn open_serving(config: Config) -> Result<Arc<AppState>, store::Error> {
+        AppState::open_with(config, true)
+    }
+
+    fn open_with(config: Config, compete: bool) -> Result<Arc<AppState>, store::Error> {
+        let store = Arc::new(Store::open_configured(&config, compete)?);
         report_conflicts(&config, &store)?;
         let index = Index::load(
             &config,
@@ -174,7 +185,11 @@ impl AppState {
                 .collect();
             names.sort();
             names.dedup();
-            self.refresh_packages(&names)?;
+            // The store is read on a blocking thread, never on an async worker.
+            let state = self.clone();
+            tokio::task::spawn_blocking(move || state.refresh_packages(&names))
+                .await
+                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
         }
         self.tracker
             .record_sync(&key, now(), started.elapsed(), &report);
@@ -237,5 +252,6 @@ pub fn start_loops(state: &Arc<AppState>, stop: &watch::Receiver<bool>) {
     tokio::spawn(poll::flush_loop(state.clone(), stop.clone()));
     tokio::spawn(poll::sweep_loop(state.clone(), stop.clone()));
     tokio::spawn(live::watch_store(state.clone(), stop.clone()));
+    tokio::spawn(poll::forwarded_wakes(state.clone(), stop.clone()));
     reload::watch(state.clone(), stop.clone());
 }

@@ -10,7 +10,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 pub fn run(config: Config) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&config.data_dir).context("while opening the store")?;
+    let store = Store::open_configured(&config, false).context("while opening the store")?;
     let mirrors = config.data_dir.join("mirrors");
     let bar = if std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new(config.repositories.len() as u64);

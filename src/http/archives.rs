@@ -83,13 +83,20 @@ pub async fn legacy_redirect(
     Path((name, version)): Path<(String, String)>,
     Auth(caller): Auth,
 ) -> Result<Response, ApiError> {
-    let package = readable(&state, &name, &caller)?;
-    if package.version(&version).is_none() {
-        return Err(ApiError::NotFound(format!(
-            "package `{name}` has no version {version}"
-        )));
-    }
-    let target = crate::index::archive_url(&state.config.load(), &name, &version);
+    let target = match super::mirrored::target(&state, &name, &caller)? {
+        Some(config) => {
+            super::mirrored::legacy_archive_url(&state, config, &name, &version).await?
+        }
+        None => {
+            let package = readable(&state, &name, &caller)?;
+            if package.version(&version).is_none() {
+                return Err(ApiError::NotFound(format!(
+                    "package `{name}` has no version {version}"
+                )));
+            }
+            crate::index::archive_url(&state.config.load(), &name, &version)
+        }
+    };
     let location =
         HeaderValue::from_str(&target).map_err(|e| ApiError::internal("build a redirect", &e))?;
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response())

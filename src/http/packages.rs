@@ -1,5 +1,6 @@
 //! `GET api/packages/{name}` (the listing, docs/protocol.md §1.3) and
-//! `GET api/packages/{name}/versions/{version}` (one version, §1.7).
+//! `GET api/packages/{name}/versions/{version}` (one version, §1.7); both through the
+//! mirror for names that none of ours serves (`mirrored`).
 
 use super::auth::Auth;
 use super::{ApiError, JSON, accepts_gzip};
@@ -94,6 +95,9 @@ pub async fn version_info(
     Auth(caller): Auth,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    if let Some(config) = super::mirrored::target(&state, &name, &caller)? {
+        return super::mirrored::version_info(&state, config, &name, &version, &headers).await;
+    }
     let package = readable(&state, &name, &caller)?;
     if package.version(&version).is_none() {
         return Err(ApiError::NotFound(format!(

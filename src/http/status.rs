@@ -122,6 +122,8 @@ pub async fn status(
             (header::CACHE_CONTROL, "private, no-store"),
         ],
         json!({
+            // Which replica syncs repositories (docs/operations.md "Several replicas").
+            "role": state.store.leader.role(),
             "repositories": repositories,
             "conflicts": conflicts,
             "mirror": config.upstream.as_ref().map(|u| json!({
@@ -160,6 +162,10 @@ pub async fn metrics(
     if config.upstream.is_some() {
         state.mirror.stats.render(&mut body);
     }
+    let leader = u8::from(state.store.leader.role() != "follower");
+    body.push_str(&format!(
+        "# HELP tagpub_leader 1 when this replica syncs repositories (always with one replica), 0 for a follower.\n# TYPE tagpub_leader gauge\ntagpub_leader {leader}\n"
+    ));
     Ok((
         [
             (

@@ -44,7 +44,10 @@ CREATE TABLE IF NOT EXISTS warnings (
 ";
 
 fn q(doing: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
-    move |source| Error::Query { doing, source }
+    move |source: rusqlite::Error| Error::Query {
+        doing,
+        source: Box::new(source),
+    }
 }
 
 impl SqliteCatalog {
@@ -52,13 +55,13 @@ impl SqliteCatalog {
         let conn = open_connection(path, SCHEMA)?;
         migrate(&conn).map_err(|source| Error::OpenCatalog {
             path: path.to_path_buf(),
-            source,
+            source: Box::new(source),
         })?;
         // One source per package name (store/sources.rs): its own step, after the
         // columns it reads exist.
         sources::migrate(&conn).map_err(|source| Error::OpenCatalog {
             path: path.to_path_buf(),
-            source,
+            source: Box::new(source),
         })?;
         Ok(SqliteCatalog {
             conn: Mutex::new(conn),
@@ -91,9 +94,9 @@ impl SqliteCatalog {
 /// Opens the SQLite file shared by the catalog and the tokens, in WAL mode so the
 /// daemon and `tagpub` commands can use it at once, and applies `schema`.
 pub(super) fn open_connection(path: &Path, schema: &str) -> Result<Connection, Error> {
-    let open_err = |source| Error::OpenCatalog {
+    let open_err = |source: rusqlite::Error| Error::OpenCatalog {
         path: path.to_path_buf(),
-        source,
+        source: Box::new(source),
     };
     if let Some(dir) = path.parent() {
         // A missing data dir is created; any real problem surfaces from `open`.
@@ -186,6 +189,53 @@ fn upsert_tag(conn: &Connection, tag: &TagRecord) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Adds a version inside the caller's write transaction, which must commit only on
+/// [`Added::New`]: the one-source check, an existing version, the insert.
+pub(super) fn add_version_in(
+    tx: &Connection,
+    v: &StoredVersion,
+    tag: Option<&TagRecord>,
+) -> Result<Added, Error> {
+    if let Some(owner) = sources::other_owner(tx, v).map_err(q("adding a version"))? {
+        return Ok(Added::OtherSource(owner));
+    }
+    let existing = tx
+        .query_row(
+            &format!("SELECT {VERSION_COLUMNS} FROM versions WHERE package = ?1 AND version = ?2"),
+            params![v.package, v.version],
+            version_from_row,
+        )
+        .optional()
+        .map_err(q("adding a version"))?;
+    if let Some(existing) = existing {
+        return Ok(Added::AlreadyExists(existing));
+    }
+    let (repo, source_tag, commit, uploader) = match &v.source {
+        Source::Git { repo, tag, commit } => (repo.as_str(), tag.as_str(), commit.as_str(), None),
+        Source::Upload { uploader } => ("", "", "", Some(uploader.as_str())),
+    };
+    tx.execute(
+        &format!("INSERT INTO versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+        params![
+            v.package,
+            v.version,
+            v.sha256,
+            v.pubspec_json,
+            v.archive_size as i64,
+            v.published,
+            repo,
+            source_tag,
+            commit,
+            uploader
+        ],
+    )
+    .map_err(q("adding a version"))?;
+    if let Some(tag) = tag {
+        upsert_tag(tx, tag).map_err(q("adding a version"))?;
+    }
+    Ok(Added::New)
+}
+
 impl Catalog for SqliteCatalog {
     fn summaries(&self, package: Option<&str>) -> Result<Vec<VersionSummary>, Error> {
         self.query_summaries("WHERE ?1 IS NULL OR package = ?1", package)
@@ -260,49 +310,11 @@ impl Catalog for SqliteCatalog {
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(q("adding a version"))?;
-        if let Some(owner) = sources::other_owner(&tx, v).map_err(q("adding a version"))? {
-            return Ok(Added::OtherSource(owner));
+        let added = add_version_in(&tx, v, tag)?;
+        if added == Added::New {
+            tx.commit().map_err(q("adding a version"))?;
         }
-        let existing = tx
-            .query_row(
-                &format!(
-                    "SELECT {VERSION_COLUMNS} FROM versions WHERE package = ?1 AND version = ?2"
-                ),
-                params![v.package, v.version],
-                version_from_row,
-            )
-            .optional()
-            .map_err(q("adding a version"))?;
-        if let Some(existing) = existing {
-            return Ok(Added::AlreadyExists(existing));
-        }
-        let (repo, source_tag, commit, uploader) = match &v.source {
-            Source::Git { repo, tag, commit } => {
-                (repo.as_str(), tag.as_str(), commit.as_str(), None)
-            }
-            Source::Upload { uploader } => ("", "", "", Some(uploader.as_str())),
-        };
-        tx.execute(
-            &format!("INSERT INTO versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
-            params![
-                v.package,
-                v.version,
-                v.sha256,
-                v.pubspec_json,
-                v.archive_size as i64,
-                v.published,
-                repo,
-                source_tag,
-                commit,
-                uploader
-            ],
-        )
-        .map_err(q("adding a version"))?;
-        if let Some(tag) = tag {
-            upsert_tag(&tx, tag).map_err(q("adding a version"))?;
-        }
-        tx.commit().map_err(q("adding a version"))?;
-        Ok(Added::New)
+        Ok(added)
     }
 
     fn record_tag(&self, tag: &TagRecord) -> Result<(), Error> {

@@ -124,6 +124,16 @@ impl Daemon {
         self.log()
     }
 
+    /// SIGKILL, as a machine dying does it: no shutdown of any kind. Returns the log.
+    pub fn kill(&mut self) -> String {
+        if let Some(reader) = self.reader.take() {
+            let _ = self.child.kill();
+            self.exit = self.child.wait().ok();
+            let _ = reader.join();
+        }
+        self.log()
+    }
+
     /// How it ended, once [`Daemon::stop`] has stopped it.
     pub fn exit_status(&self) -> Option<ExitStatus> {
         self.exit
