@@ -10,12 +10,12 @@ SIZES = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
 LISTINGS_LUA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "listings.lua")
 
 
-def wrk(url, connections, seconds, headers=(), names=None):
+def wrk(url, connections, seconds, headers=(), names=None, threads=2):
     """One wrk run against `url` (loopback only). With `names` (a file of package names)
     the requests cycle through those listings. Returns requests/s, bytes/s and latency
     percentiles in ms; every answer must be a 2xx and no socket may fail."""
     assert url.startswith("http://127.0.0.1:"), "load goes to loopback only"
-    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
     for h in headers:
         cmd += ["-H", h]
     env = dict(os.environ)

@@ -4,6 +4,12 @@
 use clap::Parser;
 use std::process::ExitCode;
 
+/// jemalloc rather than glibc's malloc: with 10,000 packages the daemon's resident memory
+/// after start-up was 159 MiB with glibc, 128 MiB with mimalloc and 102 MiB with jemalloc,
+/// which hands freed pages back to the system (docs/architecture.md, "The index").
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let args = tagpub::cli::Args::parse();
     tagpub::cli::init_tracing();

@@ -22,11 +22,11 @@ impl AppState {
     pub fn reload_store(&self) -> Result<(), store::Error> {
         let _update = self.index_update.lock().unwrap_or_else(|p| p.into_inner());
         let config = self.config.load();
-        let index = Index::build(
+        let index = Index::load(
             &config,
-            self.store.catalog.summaries(None)?,
+            self.store.catalog.as_ref(),
             &self.store.publishing.packages()?,
-        )
+        )?
         .keeping_unchanged(&self.index.load());
         self.index.store(Arc::new(index));
         Ok(())

@@ -33,6 +33,8 @@ pub struct AppState {
     pub tokens: crate::auth::cache::TokenCache,
     /// Archives in demand, kept in memory.
     pub hot: store::HotArchives,
+    /// Plain forms of listings in demand, for clients that do not accept gzip.
+    pub plain: crate::index::PlainBodies,
     /// Serialises index updates: each reads the current index and stores a changed
     /// copy, so two at once would lose one of the changes.
     index_update: std::sync::Mutex<()>,
@@ -51,16 +53,27 @@ pub use crate::clock::now;
 pub(crate) const TOKEN_USE_FLUSH: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl AppState {
-    /// Opens the store under `config.data_dir` and builds the index from it, without
-    /// touching git: a restart serves what was stored, at once.
+    /// Opens the store `config` names and builds the index from it, without touching
+    /// git: a restart serves what was stored, at once. For a command, which never syncs
+    /// on behalf of replicas; `tagpub serve` uses [`AppState::open_serving`].
     pub fn open(config: Config) -> Result<Arc<AppState>, store::Error> {
-        let store = Arc::new(Store::open(&config.data_dir)?);
+        AppState::open_with(config, false)
+    }
+
+    /// As [`AppState::open`], for the daemon: with a shared store, it competes to be
+    /// the replica that syncs (store/postgres/live.rs).
+    pub fn open_serving(config: Config) -> Result<Arc<AppState>, store::Error> {
+        AppState::open_with(config, true)
+    }
+
+    fn open_with(config: Config, compete: bool) -> Result<Arc<AppState>, store::Error> {
+        let store = Arc::new(Store::open_configured(&config, compete)?);
         report_conflicts(&config, &store)?;
-        let index = Index::build(
+        let index = Index::load(
             &config,
-            store.catalog.summaries(None)?,
+            store.catalog.as_ref(),
             &store.publishing.packages()?,
-        );
+        )?;
         let mirror = crate::mirror::Mirror::new(store.clone(), &config.data_dir);
         Ok(Arc::new(AppState {
             config: ArcSwap::from_pointee(config),
@@ -72,6 +85,7 @@ impl AppState {
             tracker: Default::default(),
             tokens: Default::default(),
             hot: Default::default(),
+            plain: Default::default(),
             index_update: Default::default(),
             deliveries: Default::default(),
             builders: release::Builders::for_this_machine(),
@@ -87,11 +101,11 @@ impl AppState {
     pub fn refresh_index(&self) -> Result<(), store::Error> {
         let _update = self.index_update.lock().unwrap_or_else(|p| p.into_inner());
         let config = self.config.load();
-        let index = Index::build(
+        let index = Index::load(
             &config,
-            self.store.catalog.summaries(None)?,
+            self.store.catalog.as_ref(),
             &self.store.publishing.packages()?,
-        );
+        )?;
         self.index.store(Arc::new(index));
         Ok(())
     }
@@ -128,7 +142,13 @@ impl AppState {
     /// Notes that a token was used; written by [`AppState::flush_token_uses`].
     pub fn record_token_use(&self, id: &str, at: i64) {
         let mut uses = self.token_uses.lock().unwrap_or_else(|p| p.into_inner());
-        uses.insert(id.to_string(), at);
+        // The same few tokens make most requests: no allocation for one already noted.
+        match uses.get_mut(id) {
+            Some(last) => *last = at,
+            None => {
+                uses.insert(id.to_string(), at);
+            }
+        }
     }
 
     /// Writes the batched token uses.
@@ -175,7 +195,11 @@ impl AppState {
                 .collect();
             names.sort();
             names.dedup();
-            self.refresh_packages(&names)?;
+            // The store is read on a blocking thread, never on an async worker.
+            let state = self.clone();
+            tokio::task::spawn_blocking(move || state.refresh_packages(&names))
+                .await
+                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
         }
         self.tracker
             .record_sync(&key, now(), started.elapsed(), &report);
@@ -238,5 +262,6 @@ pub fn start_loops(state: &Arc<AppState>, stop: &watch::Receiver<bool>) {
     tokio::spawn(poll::flush_loop(state.clone(), stop.clone()));
     tokio::spawn(poll::sweep_loop(state.clone(), stop.clone()));
     tokio::spawn(live::watch_store(state.clone(), stop.clone()));
+    tokio::spawn(poll::forwarded_wakes(state.clone(), stop.clone()));
     reload::watch(state.clone(), stop.clone());
 }

@@ -48,6 +48,21 @@ async fn poll_loop(
             state.schedule.stop_polling(&key);
             return;
         };
+        if !state.store.leader.is_leader() {
+            // Another replica syncs (docs/architecture.md "Several replicas"): a wake-up
+            // that reached this one (its git hook, a webhook, a watched ref) goes to
+            // the leader through the database, and this loop looks again soon, ready to
+            // take over.
+            tokio::select! {
+                _ = tokio::time::sleep(FOLLOWER_CHECK) => {}
+                Some(_) = wake.recv() => {
+                    settle(&mut wake, SETTLE).await;
+                    forward_wake(&state, &key).await;
+                }
+                _ = stop.changed() => return,
+            }
+            continue;
+        }
         match state.sync_repository(repo.clone()).await {
             Ok(report) => {
                 if let Some(at) = learned.take()
@@ -67,6 +82,43 @@ async fn poll_loop(
             Some(at) = wake.recv() => {
                 settle(&mut wake, SETTLE).await;
                 learned = Some(at);
+            }
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// How often a follower's loop looks whether it became the leader.
+const FOLLOWER_CHECK: Duration = Duration::from_millis(500);
+
+/// Hands a wake-up of repository `key` to the leader (store/postgres/live.rs).
+async fn forward_wake(state: &Arc<AppState>, key: &str) {
+    let store = state.store.clone();
+    let k = key.to_string();
+    let sent = tokio::task::spawn_blocking(move || store.forward_wake(&k)).await;
+    match sent {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            let shown = crate::config::redact(key);
+            let e = crate::report::chain(&e);
+            warn!(repo = %shown, error = %e, "cannot forward the wake-up of {shown} to the leader: {e}; it syncs at its next poll")
+        }
+        Err(e) => error!(error = %e, "forwarding a wake-up panicked"),
+    }
+}
+
+/// Wakes the poll loops of repositories whose wake-up another replica forwarded, while
+/// this one leads; a follower drops them (the leader got them too).
+pub async fn forwarded_wakes(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
+    let Some(mut wakes) = state.store.wakes.as_ref().and_then(|w| w.take()) else {
+        return;
+    };
+    loop {
+        tokio::select! {
+            Some(key) = wakes.recv() => {
+                if state.store.leader.is_leader() {
+                    state.notify(&key);
+                }
             }
             _ = stop.changed() => return,
         }

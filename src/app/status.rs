@@ -1,6 +1,6 @@
 //! What happened to each repository, for `GET api/status` and `GET metrics`.
 
-use crate::release::RepoReport;
+use crate::release::{RepoReport, TagProblem};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use std::sync::Mutex;
@@ -19,7 +19,55 @@ pub struct RepoStatus {
     /// The fetch error of the last pass, if it failed.
     pub last_error: Option<String>,
     pub last_webhook: Option<i64>,
-    pub last_report: Option<RepoReport>,
+    pub last_report: Option<ReportDigest>,
+}
+
+/// Rejected tags kept per package, the latest of a pass; the others are counted.
+pub const REJECTED_KEPT: usize = 10;
+/// Warnings kept per repository; the others are counted.
+pub const WARNINGS_KEPT: usize = 100;
+
+/// What is kept of a pass's [`RepoReport`] until the next one: counts, and the latest
+/// few rejections and warnings. The whole report holds every tag, which for thousands
+/// of packages is megabytes; which versions are served (and from which tag) is in the
+/// index and the catalog (docs/architecture.md, "The index").
+#[derive(Debug, Clone, Default)]
+pub struct ReportDigest {
+    /// Versions served (or already served) by the pass.
+    pub served: usize,
+    /// Per package, its rejected tags (the latest [`REJECTED_KEPT`]) and how many there were.
+    pub rejected: BTreeMap<String, (Vec<TagProblem>, usize)>,
+    /// The latest [`WARNINGS_KEPT`] warnings, and how many there were.
+    pub warnings: (Vec<String>, usize),
+    pub waiting_on: Vec<String>,
+}
+
+impl ReportDigest {
+    pub fn of(report: &RepoReport) -> ReportDigest {
+        let mut rejected: BTreeMap<String, (Vec<TagProblem>, usize)> = BTreeMap::new();
+        for p in &report.rejected {
+            let (kept, count) = rejected.entry(p.package.clone()).or_default();
+            *count += 1;
+            kept.push(p.clone());
+        }
+        for (kept, _) in rejected.values_mut() {
+            let drop = kept.len().saturating_sub(REJECTED_KEPT);
+            kept.drain(..drop);
+            kept.shrink_to_fit();
+        }
+        let skip = report.warnings.len().saturating_sub(WARNINGS_KEPT);
+        ReportDigest {
+            served: report.served.len(),
+            rejected,
+            warnings: (report.warnings[skip..].to_vec(), report.warnings.len()),
+            waiting_on: report.waiting_on.clone(),
+        }
+    }
+
+    /// Rejected tags of all packages, in all.
+    pub fn rejected_count(&self) -> usize {
+        self.rejected.values().map(|(_, n)| n).sum()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -55,7 +103,7 @@ impl Tracker {
         status.last_fetch = Some(at);
         status.last_fetch_ms = Some(took.as_millis() as u64);
         status.last_error = report.fetch_error.clone();
-        status.last_report = Some(report.clone());
+        status.last_report = Some(ReportDigest::of(report));
         counters.fetches += 1;
         counters.duration_seconds_sum += took.as_secs_f64();
         if report.fetch_error.is_some() {
@@ -210,4 +258,39 @@ pub fn conflict_sources(
         }
     };
     (name(&c.owner), name(&c.other))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_digest_keeps_counts_and_the_latest_rejections() {
+        let report = RepoReport {
+            served: vec![("a".into(), "1.0.0".into(), "v1.0.0".into()); 3],
+            rejected: (0..25)
+                .map(|i| TagProblem {
+                    package: if i % 5 == 0 { "b" } else { "a" }.into(),
+                    tag: format!("t{i}"),
+                    reason: format!("reason {i}"),
+                })
+                .collect(),
+            warnings: (0..150).map(|i| format!("w{i}")).collect(),
+            waiting_on: vec!["other".into()],
+            ..Default::default()
+        };
+        let digest = ReportDigest::of(&report);
+        assert_eq!(digest.served, 3);
+        assert_eq!(digest.rejected_count(), 25);
+        let (a, count) = &digest.rejected["a"];
+        assert_eq!(*count, 20);
+        assert_eq!(a.len(), REJECTED_KEPT);
+        assert_eq!(a.last().unwrap().tag, "t24", "the latest are kept");
+        assert_eq!(a.first().unwrap().tag, "t13");
+        assert_eq!(digest.rejected["b"].0.len(), 5);
+        assert_eq!(digest.warnings.1, 150);
+        assert_eq!(digest.warnings.0.len(), WARNINGS_KEPT);
+        assert_eq!(digest.warnings.0.last().unwrap(), "w149");
+        assert_eq!(digest.waiting_on, ["other"]);
+    }
 }

@@ -25,6 +25,16 @@ pub fn run(config: Config, args: BackupArgs) -> anyhow::Result<ExitCode> {
             args.path.display()
         );
     }
+    if config
+        .store
+        .as_ref()
+        .is_some_and(|s| s.database_url_env.is_some())
+    {
+        bail!(
+            "the catalog of {} is in PostgreSQL (store.database_url_env), which `tagpub backup` does not copy; back it up with pg_dump (docs/operations.md)",
+            config.path.display()
+        );
+    }
     // Opening the store refuses a data dir whose database was lost, so an empty
     // database is never written over a good backup.
     let _store = Store::open(&config.data_dir).context("while opening the store")?;

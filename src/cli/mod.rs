@@ -2,6 +2,7 @@
 
 mod backup;
 mod check;
+mod migrate;
 mod mirror;
 mod package;
 mod serve;
@@ -53,6 +54,9 @@ pub enum Command {
     /// Copy the database (tokens, uploaded packages, served versions) to a file, also
     /// while the daemon runs.
     Backup(backup::BackupArgs),
+    /// Move this installation's SQLite catalog and data dir into the shared store named
+    /// by `store:` (docs/operations.md), every archive verified.
+    Migrate(migrate::MigrateArgs),
     /// Fill the mirror's cache from lockfiles, or carry it to an offline registry.
     #[command(subcommand)]
     Mirror(mirror::MirrorCommand),
@@ -78,6 +82,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Package(p) => package::run(load()?, p),
         Command::Audit(a) => package::audit(load()?, a),
         Command::Backup(a) => backup::run(load()?, a),
+        Command::Migrate(a) => migrate::run(load()?, a),
         Command::Mirror(m) => mirror::run(load()?, m),
     }
 }

@@ -122,7 +122,8 @@ pub fn run(config: Config, command: PackageCommand) -> anyhow::Result<ExitCode> 
 }
 
 pub fn audit(config: Config, args: AuditArgs) -> anyhow::Result<ExitCode> {
-    let store = crate::store::Store::open(&config.data_dir).context("while opening the store")?;
+    let store =
+        crate::store::Store::open_configured(&config, false).context("while opening the store")?;
     let entries = store
         .publishing
         .audit_log(args.package.as_deref(), args.limit)

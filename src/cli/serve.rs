@@ -19,7 +19,7 @@ pub fn run(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     let listen = args.listen.unwrap_or(config.listen);
     let base_url = config.base_url.as_str().to_string();
-    let state = AppState::open(config).context("while opening the store")?;
+    let state = AppState::open_serving(config).context("while opening the store")?;
     super::runtime()?.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await

@@ -10,7 +10,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 pub fn run(config: Config) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&config.data_dir).context("while opening the store")?;
+    let store = Store::open_configured(&config, false).context("while opening the store")?;
     let mirrors = config.data_dir.join("mirrors");
     let builders = release::Builders::for_this_machine();
     let bar = if std::io::stderr().is_terminal() {

@@ -54,7 +54,7 @@ fn operator_may(config: &Config, member: &Email) -> anyhow::Result<()> {
 }
 
 pub fn run(config: Config, command: TokenCommand) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&config.data_dir).context("while opening the store")?;
+    let store = Store::open_configured(&config, false).context("while opening the store")?;
     match command {
         TokenCommand::Issue {
             member,

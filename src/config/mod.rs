@@ -9,6 +9,7 @@ mod email;
 pub mod key;
 mod pattern;
 mod raw;
+mod store;
 mod upstream;
 mod url;
 mod validate;
@@ -16,6 +17,7 @@ mod validate;
 pub use email::Email;
 pub use key::RepoKey;
 pub use pattern::TagPattern;
+pub use store::{S3Settings, StoreSettings};
 pub use upstream::{Admission, NamePatterns, Upstream};
 pub use url::{BaseUrl, RepoUrl, redact};
 
@@ -59,6 +61,9 @@ pub struct Config {
     pub repositories: Vec<Repository>,
     /// The mirrored repository (`upstream:`); `None` serves our own packages only.
     pub upstream: Option<Upstream>,
+    /// Shared stores for several replicas (`store:`); `None`: SQLite and files in
+    /// `data_dir`.
+    pub store: Option<StoreSettings>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -222,6 +227,11 @@ impl Config {
                 })
             })
             .chain(self.upstream.as_ref().and_then(upstream::environment_problem))
+            .chain(
+                self.store
+                    .iter()
+                    .flat_map(StoreSettings::environment_problems),
+            )
             .collect()
     }
 }

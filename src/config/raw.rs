@@ -40,6 +40,7 @@ pub struct RawConfig {
     #[serde(default)]
     pub repositories: Vec<RawRepository>,
     pub upstream: Option<super::upstream::RawUpstream>,
+    pub store: Option<super::store::RawStore>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -84,6 +84,7 @@ pub(super) fn validate(
     let upstream = raw
         .upstream
         .and_then(|u| super::upstream::validate(u, &base_url, problems));
+    let store = raw.store.and_then(|s| super::store::validate(s, problems));
     Config {
         path: path.to_path_buf(),
         base_url,
@@ -98,6 +99,7 @@ pub(super) fn validate(
         uploads,
         repositories,
         upstream,
+        store,
     }
 }
 

@@ -29,14 +29,15 @@ pub async fn download(
             "package `{name}` has no version {version}"
         )));
     };
-    let Some(bytes) = stored(&state, &v.sha256).await? else {
-        tracing::error!(package = %name, version = %version, sha256 = %v.sha256, "the archive of {name} {version} is missing from the store; run `tagpub sync` to rebuild it");
+    let sha256 = v.sha256();
+    let Some(bytes) = stored(&state, &sha256).await? else {
+        tracing::error!(package = %name, version = %version, sha256 = %sha256, "the archive of {name} {version} is missing from the store; run `tagpub sync` to rebuild it");
         return Err(ApiError::Internal {
             doing: "read an archive".into(),
             cause: None,
         });
     };
-    Ok(answer(bytes, &v.sha256))
+    Ok(answer(bytes, &sha256))
 }
 
 /// The archive `sha256` from memory or the store; `None` if the store lacks it.
@@ -82,13 +83,20 @@ pub async fn legacy_redirect(
     Path((name, version)): Path<(String, String)>,
     Auth(caller): Auth,
 ) -> Result<Response, ApiError> {
-    let package = readable(&state, &name, &caller)?;
-    if package.version(&version).is_none() {
-        return Err(ApiError::NotFound(format!(
-            "package `{name}` has no version {version}"
-        )));
-    }
-    let target = crate::index::archive_url(&state.config.load(), &name, &version);
+    let target = match super::mirrored::target(&state, &name, &caller)? {
+        Some(config) => {
+            super::mirrored::legacy_archive_url(&state, config, &name, &version).await?
+        }
+        None => {
+            let package = readable(&state, &name, &caller)?;
+            if package.version(&version).is_none() {
+                return Err(ApiError::NotFound(format!(
+                    "package `{name}` has no version {version}"
+                )));
+            }
+            crate::index::archive_url(&state.config.load(), &name, &version)
+        }
+    };
     let location =
         HeaderValue::from_str(&target).map_err(|e| ApiError::internal("build a redirect", &e))?;
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response())

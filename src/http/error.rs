@@ -101,10 +101,10 @@ mod tests {
     async fn an_internal_error_keeps_its_causes_for_the_log_not_the_client() {
         let e = crate::store::Error::Query {
             doing: "reading tokens",
-            source: rusqlite::Error::SqliteFailure(
+            source: Box::new(rusqlite::Error::SqliteFailure(
                 rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR),
                 Some("disk I/O error".into()),
-            ),
+            )),
         };
         let error = ApiError::internal("check a token", &e);
         let ApiError::Internal { doing, cause } = &error else {

@@ -98,19 +98,97 @@ async fn document(
     name: &str,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
-    let doc = match state.mirror.fresh(&config, kind, name) {
-        Some(doc) => doc,
-        None if is_ours_in_another_case(state, name) => return Err(not_found(name)),
-        None => match kind {
-            Kind::Listing => state.mirror.listing(&config, name).await,
-            Kind::Advisories => state.mirror.advisories(&config, name).await,
-        }
-        .map_err(api_error)?,
-    };
+    let doc = fetch(state, &config, kind, name).await?;
     let body = Body {
         gzip: doc.gzip.clone(),
     };
-    Ok(json_body(&body, headers))
+    // Listings and advisories of one name are two bodies: keyed apart.
+    let key = match kind {
+        Kind::Listing => name.to_string(),
+        Kind::Advisories => format!("{name}/advisories"),
+    };
+    Ok(json_body(state, Some(&key), &body, headers))
+}
+
+/// The listing or advisories of `name`: from memory when fresh, otherwise through the
+/// mirror (disk, then the upstream).
+async fn fetch(
+    state: &AppState,
+    config: &Arc<Config>,
+    kind: Kind,
+    name: &str,
+) -> Result<Arc<mirror::Document>, ApiError> {
+    match state.mirror.fresh(config, kind, name) {
+        Some(doc) => Ok(doc),
+        None if is_ours_in_another_case(state, name) => Err(not_found(name)),
+        None => match kind {
+            Kind::Listing => state.mirror.listing(config, name).await,
+            Kind::Advisories => state.mirror.advisories(config, name).await,
+        }
+        .map_err(api_error),
+    }
+}
+
+/// The listing of `name`, which must list `version`.
+async fn listing_with(
+    state: &AppState,
+    config: &Arc<Config>,
+    name: &str,
+    version: &str,
+) -> Result<Arc<mirror::Document>, ApiError> {
+    let doc = fetch(state, config, Kind::Listing, name).await?;
+    if doc.archive(version).is_none() {
+        return Err(ApiError::NotFound(format!(
+            "package `{name}` has no version {version}"
+        )));
+    }
+    Ok(doc)
+}
+
+/// `GET api/packages/{name}/versions/{version}` for a mirrored name (docs/protocol.md
+/// §1.7, older clients): the version's entry of the listing we serve, so its
+/// `archive_url` is ours too.
+pub async fn version_info(
+    state: &AppState,
+    config: Arc<Config>,
+    name: &str,
+    version: &str,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let doc = listing_with(state, &config, name, version).await?;
+    let wanted = version.to_string();
+    let body = super::blocking("render a version", move || {
+        let plain = Body {
+            gzip: doc.gzip.clone(),
+        }
+        .plain();
+        let listing: serde_json::Value = serde_json::from_slice(&plain)?;
+        let entry = listing["versions"]
+            .as_array()
+            .and_then(|versions| versions.iter().find(|v| v["version"] == wanted.as_str()))
+            .ok_or_else(|| std::io::Error::other(format!("the mirrored listing lacks {wanted}")))?;
+        Ok::<_, std::io::Error>(Body {
+            gzip: mirror::listing::gzip(entry.to_string().as_bytes()),
+        })
+    })
+    .await?;
+    Ok(json_body(state, None, &body, headers))
+}
+
+/// `api/packages/{name}/versions/{version}/archive.tar.gz` for a mirrored name (§1.7):
+/// where the redirect goes, our own archive URL of a version the listing has.
+pub async fn legacy_archive_url(
+    state: &AppState,
+    config: Arc<Config>,
+    name: &str,
+    version: &str,
+) -> Result<String, ApiError> {
+    listing_with(state, &config, name, version).await?;
+    Ok(mirror::listing::archive_url(
+        &config.base_url,
+        name,
+        version,
+    ))
 }
 
 /// `GET packages/{name}/versions/{version}.tar.gz` for a mirrored name: from our store

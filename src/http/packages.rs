@@ -1,5 +1,6 @@
 //! `GET api/packages/{name}` (the listing, docs/protocol.md §1.3) and
-//! `GET api/packages/{name}/versions/{version}` (one version, §1.7).
+//! `GET api/packages/{name}/versions/{version}` (one version, §1.7); both through the
+//! mirror for names that none of ours serves (`mirrored`).
 
 use super::auth::Auth;
 use super::{ApiError, JSON, accepts_gzip};
@@ -33,13 +34,19 @@ pub fn readable(
     }
 }
 
-/// Answers a prebuilt JSON body, gzipped when the client accepts it.
-pub fn json_body(body: &Body, request: &HeaderMap) -> Response {
+/// Answers a prebuilt JSON body, gzipped when the client accepts it. The plain form
+/// of a body served under a `name` (a listing) is kept for the next such client.
+pub fn json_body(
+    state: &AppState,
+    name: Option<&str>,
+    body: &Body,
+    request: &HeaderMap,
+) -> Response {
     let gzip = accepts_gzip(request);
-    let bytes = if gzip {
-        body.gzip.clone()
-    } else {
-        bytes::Bytes::from(body.plain())
+    let bytes = match name {
+        _ if gzip => body.gzip.clone(),
+        Some(name) => state.plain.get(name, body),
+        None => bytes::Bytes::from(body.plain()),
     };
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
@@ -72,14 +79,14 @@ pub async fn listing(
     let package = readable(&state, &name, &caller)?;
     // The common case answers from memory, without a hop to a blocking thread.
     if let Some(body) = package.cached_listing() {
-        return Ok(json_body(body, &headers));
+        return Ok(json_body(&state, Some(&name), body, &headers));
     }
     let s = state.clone();
     let body = super::blocking("render a listing", move || {
         package.listing(&s.config.load(), s.store.catalog.as_ref())
     })
     .await?;
-    Ok(json_body(&body, &headers))
+    Ok(json_body(&state, Some(&name), &body, &headers))
 }
 
 pub async fn version_info(
@@ -88,6 +95,9 @@ pub async fn version_info(
     Auth(caller): Auth,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    if let Some(config) = super::mirrored::target(&state, &name, &caller)? {
+        return super::mirrored::version_info(&state, config, &name, &version, &headers).await;
+    }
     let package = readable(&state, &name, &caller)?;
     if package.version(&version).is_none() {
         return Err(ApiError::NotFound(format!(
@@ -106,7 +116,7 @@ pub async fn version_info(
             "the catalog holds no version {version} of {name} with a JSON pubspec, though the index serves it"
         )),
     })?;
-    Ok(json_body(&body, &headers))
+    Ok(json_body(&state, None, &body, &headers))
 }
 
 /// `GET api/packages/{name}/advisories` (§1.5): passed through for mirrored names. Our

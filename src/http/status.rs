@@ -8,6 +8,7 @@ use super::auth::Auth;
 use crate::app::AppState;
 use crate::auth::policy;
 use crate::clock::rfc3339;
+use crate::store::TagOutcome;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
@@ -28,34 +29,60 @@ pub async fn status(
             "{member} is not an admin; only admins see api/status"
         )));
     }
+    // What is served, and from which tag, is in the index and the catalog: the tracker
+    // keeps only counts and the latest rejections of each pass (app/status.rs).
+    let store = state.store.clone();
+    let keys: Vec<String> = config.repositories.iter().map(|r| r.key.clone()).collect();
+    let records = super::blocking("read the tags of the repositories", move || {
+        keys.iter()
+            .map(|key| store.catalog.tag_records(key))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await?;
+    let index = state.index.load();
     let repositories: Vec<Value> = config
         .repositories
         .iter()
-        .map(|repo| {
+        .zip(records)
+        .map(|(repo, records)| {
             let s = state.tracker.status(&repo.key);
-            let mut packages: BTreeMap<String, (Vec<Value>, Vec<Value>)> = BTreeMap::new();
-            let mut warnings = Vec::new();
-            if let Some(report) = &s.last_report {
-                for (package, version, tag) in &report.served {
-                    packages
-                        .entry(package.clone())
-                        .or_default()
-                        .0
-                        .push(json!({"version": version, "tag": tag}));
+            let mut packages: BTreeMap<String, (Vec<Value>, Vec<Value>, usize)> =
+                BTreeMap::new();
+            let mut warnings = (Vec::new(), 0);
+            if let Some(report) = s.last_report {
+                for r in records {
+                    let TagOutcome::Served { version } = &r.outcome else {
+                        continue;
+                    };
+                    let served_here = index.package(&r.package).is_some_and(|p| {
+                        p.repo.as_deref() == Some(repo.key.as_str())
+                            && p.version(version).is_some()
+                    });
+                    if served_here {
+                        packages
+                            .entry(r.package)
+                            .or_default()
+                            .0
+                            .push(json!({"version": version, "tag": r.tag}));
+                    }
                 }
-                for p in &report.rejected {
-                    packages
-                        .entry(p.package.clone())
-                        .or_default()
-                        .1
-                        .push(json!({"tag": p.tag, "reason": p.reason}));
+                for (package, (kept, count)) in report.rejected {
+                    let entry = packages.entry(package).or_default();
+                    entry.1 = kept
+                        .iter()
+                        .map(|p| json!({"tag": p.tag, "reason": p.reason}))
+                        .collect();
+                    entry.2 = count;
                 }
-                warnings = report.warnings.clone();
+                warnings = report.warnings;
             }
             let packages: Map<String, Value> = packages
                 .into_iter()
-                .map(|(name, (served, rejected))| {
-                    (name, json!({"served": served, "rejected": rejected}))
+                .map(|(name, (served, rejected, rejected_count))| {
+                    (
+                        name,
+                        json!({"served": served, "rejected": rejected, "rejected_count": rejected_count}),
+                    )
                 })
                 .collect();
             json!({
@@ -66,7 +93,8 @@ pub async fn status(
                 "last_error": s.last_error,
                 "last_webhook": s.last_webhook.map(rfc3339),
                 "packages": packages,
-                "warnings": warnings,
+                "warnings": warnings.0,
+                "warnings_count": warnings.1,
             })
         })
         .collect();
@@ -94,6 +122,8 @@ pub async fn status(
             (header::CACHE_CONTROL, "private, no-store"),
         ],
         json!({
+            // Which replica syncs repositories (docs/operations.md "Several replicas").
+            "role": state.store.leader.role(),
             "repositories": repositories,
             "conflicts": conflicts,
             "mirror": config.upstream.as_ref().map(|u| json!({
@@ -132,6 +162,10 @@ pub async fn metrics(
     if config.upstream.is_some() {
         state.mirror.stats.render(&mut body);
     }
+    let leader = u8::from(state.store.leader.role() != "follower");
+    body.push_str(&format!(
+        "# HELP tagpub_leader 1 when this replica syncs repositories (always with one replica), 0 for a follower.\n# TYPE tagpub_leader gauge\ntagpub_leader {leader}\n"
+    ));
     Ok((
         [
             (

@@ -101,7 +101,7 @@ fn listing_body(config: &Config, package: &PackageView, stored: &[StoredVersion]
         .iter()
         .filter_map(|s| {
             let v = Version::parse(&s.version).ok()?;
-            package.versions.contains_key(&v).then_some(())?;
+            package.versions.get(&v)?;
             Some((v.clone(), entry(config, package, &v, s)?))
         })
         .collect();

@@ -3,7 +3,7 @@
 use crate::auth::{Readers, policy};
 use crate::config::Config;
 use crate::package::version::Version;
-use crate::store::{UploadedPackage, VersionSummary};
+use crate::store::UploadedPackage;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -16,11 +16,11 @@ pub struct Settings {
 impl Settings {
     pub fn of(
         config: &Config,
-        versions: &[VersionSummary],
+        repo: Option<&str>,
         uploaded: Option<&UploadedPackage>,
         name: &str,
     ) -> Settings {
-        if let Some(repo) = versions.first().and_then(|v| v.source.repo()) {
+        if let Some(repo) = repo {
             let spec = config.repository(repo).and_then(|r| {
                 r.packages
                     .iter()

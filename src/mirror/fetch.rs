@@ -23,6 +23,10 @@ pub enum Failure {
     /// 404 or 410.
     #[error("not found")]
     NotFound,
+    /// The answer is larger than tagpub accepts: a problem of this answer, not of the
+    /// upstream as a whole (no back-off).
+    #[error("sent more than the {} MiB tagpub accepts", limit >> 20)]
+    TooLarge { limit: u64, detail: String },
     #[error("{summary}")]
     Failed {
         outcome: Outcome,
@@ -37,6 +41,7 @@ impl Failure {
     pub fn outcome(&self) -> Outcome {
         match self {
             Failure::NotFound => Outcome::NotFound,
+            Failure::TooLarge { .. } => Outcome::Error,
             Failure::Failed { outcome, .. } => *outcome,
         }
     }
@@ -116,7 +121,7 @@ fn record(stats: &Stats, answer: &Result<Bytes, Failure>) {
         Ok(_) => stats.request(Outcome::Ok),
         Err(f) => {
             stats.request(f.outcome());
-            if let Failure::Failed { detail, .. } = f {
+            if let Failure::Failed { detail, .. } | Failure::TooLarge { detail, .. } = f {
                 stats.error(detail.clone());
             }
         }
@@ -200,22 +205,18 @@ async fn get(
             ));
         }
     }
+    let too_large = |what: &str| Failure::TooLarge {
+        limit,
+        detail: format!("GET {shown}: {what} is over the limit of {limit} bytes"),
+    };
     if response.content_length().is_some_and(|n| n > limit) {
-        return Err(failed(
-            Outcome::Error,
-            format!("sent more than {limit} bytes"),
-            format!("Content-Length is over the limit of {limit} bytes"),
-        ));
+        return Err(too_large("Content-Length"));
     }
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(transport)? {
         stats.fetched(chunk.len());
         if body.len() as u64 + chunk.len() as u64 > limit {
-            return Err(failed(
-                Outcome::Error,
-                format!("sent more than {limit} bytes"),
-                format!("the body is over the limit of {limit} bytes"),
-            ));
+            return Err(too_large("the body"));
         }
         body.extend_from_slice(&chunk);
     }

@@ -3,9 +3,11 @@
 //! `data_dir/mirror/` and into bundles), and rendered as a listing of ours whose every
 //! `archive_url` is under our `base_url` (§1.4, §2.3).
 //!
-//! Fail closed: a version the client would reject, or whose archive tagpub could not
-//! verify (no `archive_sha256`), is left out of the listing and logged; a listing with
-//! no version left is refused.
+//! Fail closed: a version the client would reject, whose archive tagpub could not
+//! verify (no `archive_sha256`), or whose `archive_url` is on another origin than the
+//! upstream's (tagpub connects to the upstream it was given, never to a host a listing
+//! names: docs/configuration.md, `upstream`), is left out of the listing and logged; a
+//! listing with no version left is refused.
 
 use crate::config::BaseUrl;
 use crate::package::version::{self, Version};
@@ -64,12 +66,13 @@ pub enum Refusal {
     Unusable(String),
 }
 
-/// Checks an upstream listing of `name`. Returns the package and, per version left
-/// out, why.
+/// Checks an upstream listing of `name`, fetched from `upstream`. Returns the package
+/// and, per version left out, why.
 pub fn parse_upstream(
     name: &str,
     body: &[u8],
     fetched: i64,
+    upstream: &BaseUrl,
 ) -> Result<(Mirrored, Vec<String>), Refusal> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| Refusal::Unusable(format!("the listing is not JSON ({e})")))?;
@@ -86,7 +89,7 @@ pub fn parse_upstream(
     let mut versions: Vec<MirroredVersion> = Vec::new();
     let mut dropped = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
-        match check_entry(name, entry) {
+        match check_entry(name, entry, upstream) {
             Ok(v) if versions.iter().any(|o| o.version == v.version) => {
                 dropped.push(format!("versions[{i}]: {} is listed twice", v.version));
             }
@@ -122,7 +125,7 @@ pub fn parse_upstream(
     ))
 }
 
-fn check_entry(name: &str, entry: &Value) -> Result<MirroredVersion, String> {
+fn check_entry(name: &str, entry: &Value, upstream: &BaseUrl) -> Result<MirroredVersion, String> {
     let entry = entry.as_object().ok_or("not a JSON object")?;
     let pubspec = entry
         .get("pubspec")
@@ -147,6 +150,12 @@ fn check_entry(name: &str, entry: &Value) -> Result<MirroredVersion, String> {
                 "{version}: `archive_url` is not an absolute http(s) URL"
             ));
         }
+    }
+    if !on_origin(url, upstream) {
+        return Err(format!(
+            "{version}: `archive_url` is not on the upstream's own host ({})",
+            upstream.as_str()
+        ));
     }
     let sha256 = match entry.get("archive_sha256").and_then(Value::as_str) {
         Some(s) if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) => {
@@ -175,6 +184,16 @@ fn check_entry(name: &str, entry: &Value) -> Result<MirroredVersion, String> {
             .map(str::to_string),
         pubspec: pubspec.clone(),
     })
+}
+
+/// Whether `url` has the scheme, host and port of `upstream`. The upstream's answer to
+/// it may still redirect elsewhere (pub.dev sends archives from its storage host), as
+/// the upstream itself decides; a listing does not choose the hosts tagpub connects to.
+pub fn on_origin(url: &str, upstream: &BaseUrl) -> bool {
+    match (url::Url::parse(url), url::Url::parse(upstream.as_str())) {
+        (Ok(a), Ok(b)) => a.origin() == b.origin(),
+        _ => false,
+    }
 }
 
 /// What Dart's `DateTime.parse` accepts, as far as pub.dev sends it: an ISO-8601 date,
@@ -257,13 +276,17 @@ pub fn render(package: &Mirrored, base: &BaseUrl) -> bytes::Bytes {
     gzip(&serde_json::to_vec(&Value::Object(listing)).expect("JSON values always serialize"))
 }
 
+/// `plain`, gzip-encoded, in a buffer of exactly its size: cached documents are weighed
+/// by their length (cache.rs), so spare capacity would be memory the budget misses.
 pub fn gzip(plain: &[u8]) -> bytes::Bytes {
     let mut enc = flate2::write::GzEncoder::new(
         Vec::with_capacity(plain.len() / 4),
         flate2::Compression::new(JSON_GZIP_LEVEL),
     );
     enc.write_all(plain).expect("writing to a Vec cannot fail");
-    enc.finish().expect("writing to a Vec cannot fail").into()
+    let mut out = enc.finish().expect("writing to a Vec cannot fail");
+    out.shrink_to_fit();
+    out.into()
 }
 
 /// Keeps what we already served, whatever the upstream says now ("bytes are forever",

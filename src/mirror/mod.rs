@@ -154,6 +154,18 @@ impl Mirror {
             .await
     }
 
+    /// Whether the mirror checked archive `sha256` itself and the store holds it. Asked
+    /// off the async workers: the store may be an S3 bucket.
+    async fn holds(&self, sha256: &str) -> bool {
+        if !self.cache.is_verified(sha256) {
+            return false;
+        }
+        let (store, sha) = (self.store.clone(), sha256.to_string());
+        tokio::task::spawn_blocking(move || store.blobs.contains(&sha))
+            .await
+            .unwrap_or(false)
+    }
+
     /// The sha256 of archive `name` `version`, fetching and storing it first if needed;
     /// with its bytes when it was fetched now. Stored archives are served whatever the
     /// upstream's state: a stale listing is enough to find them.
@@ -184,7 +196,7 @@ impl Mirror {
             });
         };
         let sha256 = archive.sha256.to_string();
-        if self.cache.is_verified(&sha256) && self.store.blobs.contains(&sha256) {
+        if self.holds(&sha256).await {
             self.stats.hit();
             return Ok((sha256, None));
         }
@@ -210,11 +222,15 @@ impl Mirror {
     /// Logs an upstream failure once, where it happened, and backs off when the
     /// upstream itself is in trouble (not when it merely refused us).
     fn note_failure(&self, what: &str, failure: &Failure) {
-        if failure.outcome() != stats::Outcome::Refused {
+        let troubled = match failure {
+            Failure::Failed { outcome, .. } => *outcome != stats::Outcome::Refused,
+            Failure::NotFound | Failure::TooLarge { .. } => false,
+        };
+        if troubled {
             let mut backoff = self.backoff.lock().unwrap_or_else(|p| p.into_inner());
             *backoff = Some((Instant::now() + BACKOFF, failure.clone()));
         }
-        if let Failure::Failed { detail, .. } = failure {
+        if let Failure::Failed { detail, .. } | Failure::TooLarge { detail, .. } = failure {
             tracing::warn!(what = %what, error = %detail, "the upstream failed for {what}: {detail}");
         }
     }
@@ -225,9 +241,13 @@ impl Mirror {
             .upstream
             .as_ref()
             .map_or("(none)", |u| u.url.as_str());
+        let advice = match failure {
+            Failure::TooLarge { .. } => "tell the registry's admins",
+            _ => "try again later",
+        };
         Error::Unavailable {
             message: format!(
-                "the upstream {upstream} {failure} when asked for {what}, and tagpub has no copy of it; try again later"
+                "the upstream {upstream} {failure} when asked for {what}, and tagpub has no copy of it; {advice}"
             ),
             timed_out: failure.outcome() == stats::Outcome::Timeout,
         }

@@ -192,11 +192,16 @@ impl Mirror {
             self.store.clone(),
             config.base_url.clone(),
         );
+        let Some(origin) = config.upstream.as_ref().map(|u| u.url.clone()) else {
+            return Err(Error::Local {
+                doing: "find its upstream in the config",
+            });
+        };
         let owned = name.to_string();
         let fetched = crate::clock::now();
         let checked = tokio::task::spawn_blocking(move || match kind {
             Kind::Listing => {
-                let (mut package, mut notes) = listing::parse_upstream(&owned, &body, fetched)?;
+                let (mut package, mut notes) = listing::parse_upstream(&owned, &body, fetched, &origin)?;
                 if let Ok(Some(old)) = cache.read_listing(&owned) {
                     notes.extend(listing::keep_served(&mut package, &old, |sha| {
                         cache.is_verified(sha) && store.blobs.contains(sha)
@@ -264,7 +269,7 @@ impl Mirror {
         sha256: String,
         url: String,
     ) -> Result<Bytes, Error> {
-        if self.cache.is_verified(&sha256) && self.store.blobs.contains(&sha256) {
+        if self.holds(&sha256).await {
             // Another flight stored it a moment ago.
             let store = self.store.clone();
             let sha = sha256.clone();
@@ -283,6 +288,18 @@ impl Mirror {
                 doing: "find its upstream in the config",
             });
         };
+        if !listing::on_origin(&url, &upstream.url) {
+            // Listings are checked when fetched (listing::parse_upstream); this one
+            // was stored before the upstream changed, or came from a bundle.
+            warn!(package = %name, version = %version, "the archive of {name} {version} is listed on another host than upstream.url; not fetched");
+            return Err(Error::Unavailable {
+                message: format!(
+                    "the archive of {name} {version} is listed on another host than the upstream {}, and tagpub fetches only from the upstream; tell the registry's admins",
+                    upstream.url.as_str()
+                ),
+                timed_out: false,
+            });
+        }
         let limit = config.uploads.max_archive_bytes;
         let bytes = match self
             .fetcher

@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::index::Index;
 use crate::package::upload::{self, Limits};
 use crate::package::{name, pubspec, version::Version};
-use crate::store::{Added, AuditEntry, Source, Store, StoredVersion, UploadOutcome};
+use crate::store::{Added, AuditEntry, Publication, Source, Store, StoredVersion, UploadOutcome};
 use tracing::{info, warn};
 
 /// Checks and publishes upload `id`; returns the message for the client and the
@@ -40,15 +40,15 @@ pub fn finalize(
         return Err(nothing_staged());
     };
     // The sweep deletes the archives of expired uploads, also just before `now`.
-    let Some(bytes) = staging::read(&config.data_dir, id)? else {
+    let Some(bytes) = staging::read(store, &config.data_dir, id)? else {
         return Err(refused(Refusal::Invalid, session::expired_message()));
     };
     if &staging::sha256(&bytes) != sha256 {
         return Err(nothing_staged());
     }
-    let outcome = check_and_store(config, store, index, &bytes, sha256, member, now);
+    let outcome = check_and_store(config, store, index, (id, &bytes, sha256), member, now);
     let (package, version) = match &outcome {
-        Ok((p, v))
+        Ok((p, v, _))
         | Err(Stop::Refused(Rejection {
             package: Some((p, v)),
             ..
@@ -56,25 +56,20 @@ pub fn finalize(
         Err(_) => (String::new(), None),
     };
     match outcome {
-        Ok(_) => {
-            let message = format!(
-                "Successfully uploaded {package} {} to {}.",
-                version.clone().unwrap_or_default(),
-                config.base_url.as_str()
-            );
-            store.publishing.audit(&AuditEntry {
-                at: now,
-                actor: member.to_string(),
-                action: "publish".into(),
-                package: package.clone(),
-                version,
-                detail: format!("upload {id}, sha256 {sha256}"),
-            })?;
-            let published = UploadOutcome::Published {
-                message: message.clone(),
-            };
-            store.publishing.set_upload_outcome(id, &published)?;
-            staging::remove(&config.data_dir, id);
+        Ok((_, _, recorded)) => {
+            let message = success_message(config, &package, &version.clone().unwrap_or_default());
+            if !recorded {
+                // The version was there already (the same bytes, from another upload):
+                // this upload's own answer is recorded now.
+                store
+                    .publishing
+                    .audit(&publish_audit(id, sha256, member, now, &package, version))?;
+                let published = UploadOutcome::Published {
+                    message: message.clone(),
+                };
+                store.publishing.set_upload_outcome(id, &published)?;
+            }
+            staging::remove(store, &config.data_dir, id);
             info!(member = %member, package = %package, "{member} published {package}");
             Ok((message, Some(package)))
         }
@@ -101,7 +96,7 @@ pub fn finalize(
                 message: message.clone(),
             };
             store.publishing.set_upload_outcome(id, &answer)?;
-            staging::remove(&config.data_dir, id);
+            staging::remove(store, &config.data_dir, id);
             warn!(member = %member, upload = %id, "refused upload {id} by {member}: {message}");
             Err(refused(kind, message))
         }
@@ -140,15 +135,41 @@ pub(super) fn reject(kind: Refusal, message: String, package: Option<(&str, &str
     })
 }
 
+fn success_message(config: &Config, package: &str, version: &str) -> String {
+    format!(
+        "Successfully uploaded {package} {version} to {}.",
+        config.base_url.as_str()
+    )
+}
+
+fn publish_audit(
+    id: &str,
+    sha256: &str,
+    member: &str,
+    now: i64,
+    package: &str,
+    version: Option<String>,
+) -> AuditEntry {
+    AuditEntry {
+        at: now,
+        actor: member.to_string(),
+        action: "publish".into(),
+        package: package.to_string(),
+        version,
+        detail: format!("upload {id}, sha256 {sha256}"),
+    }
+}
+
+/// Checks the archive and publishes it; `Ok` carries the package, the version and
+/// whether this upload's answer was recorded with it (in the same transaction).
 fn check_and_store(
     config: &Config,
     store: &Store,
     index: &Index,
-    bytes: &[u8],
-    sha256: &str,
+    (id, bytes, sha256): (&str, &[u8], &str),
     member: &str,
     now: i64,
-) -> Result<(String, String), Stop> {
+) -> Result<(String, String, bool), Stop> {
     let limits = Limits {
         max_compressed: config.uploads.max_archive_bytes,
         max_uncompressed: config.uploads.max_unpacked_bytes,
@@ -201,7 +222,7 @@ fn check_and_store(
     }
     may_publish(config, store, index, package, version_text, member)?;
 
-    let published = || Ok((package.to_string(), version_text.to_string()));
+    let published = || Ok((package.to_string(), version_text.to_string(), false));
     let exists = || {
         reject(
             Refusal::Conflict,
@@ -232,9 +253,6 @@ fn check_and_store(
     let teams: Vec<String> = policy::teams_of(config, member)
         .map(str::to_string)
         .collect();
-    store
-        .publishing
-        .create_package(package, member, &teams, now)?;
     let stored = StoredVersion {
         package: package.to_string(),
         version: version_text.to_string(),
@@ -246,8 +264,29 @@ fn check_and_store(
             uploader: member.to_string(),
         },
     };
-    match store.catalog.add_version(&stored, None)? {
-        Added::New => published(),
+    // The package, the version, the audit entry and this upload's answer: one
+    // transaction, so a process dying here leaves all of it or none.
+    let audit = publish_audit(
+        id,
+        sha256,
+        member,
+        now,
+        package,
+        Some(version_text.to_string()),
+    );
+    let answer = UploadOutcome::Published {
+        message: success_message(config, package, version_text),
+    };
+    let publication = Publication {
+        upload_id: id,
+        version: &stored,
+        creator: member,
+        teams: &teams,
+        audit: &audit,
+        answer: &answer,
+    };
+    match store.publishing.publish_upload(&publication)? {
+        Added::New => Ok((package.to_string(), version_text.to_string(), true)),
         Added::AlreadyExists(existing) if existing.sha256 == sha256 => published(),
         Added::AlreadyExists(_) => Err(exists()),
         // A repository claimed the name since `may_publish` looked (store/sources.rs).

@@ -42,7 +42,7 @@ pub fn receive(
         .publishing
         .stage_upload(id, (&sha256, bytes.len() as u64), since, cap)?
     {
-        Staged::Yes => staging::write(data_dir, id, bytes),
+        Staged::Yes => staging::write(store, data_dir, id, bytes),
         // 400, not 429: the client retries a 429 for half a minute before showing it.
         Staged::TooMany(n) => Err(refused(
             Refusal::Invalid,
@@ -101,7 +101,7 @@ pub fn sweep(store: &Store, data_dir: &std::path::Path, now: i64) -> Result<(), 
         (Refusal::Invalid.code(), &expired_message()),
     )?;
     for id in &expired {
-        staging::remove(data_dir, id);
+        staging::remove(store, data_dir, id);
     }
     let before = std::time::UNIX_EPOCH
         + std::time::Duration::from_secs(now.saturating_sub(ttl_secs()).max(0) as u64);

@@ -1,9 +1,12 @@
-//! Uploaded archives waiting for finalize, in `data_dir/uploads/`, written crash-safely.
+//! Uploaded archives waiting for finalize, in `data_dir/uploads/`, written crash-safely;
+//! or, when replicas share a store, in that store (where every replica finds them:
+//! `store::StagedArchives`).
 //! Nothing stays there for long: finalize removes the file whatever its answer (but a
 //! failure of the registry itself, which the client retries), and a sweep removes what
 //! an abandoned upload left behind.
 
 use super::Error;
+use crate::store::Store;
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -30,7 +33,10 @@ pub fn sha256(bytes: &[u8]) -> String {
 }
 
 /// Stores the bytes of upload `id` (replacing earlier ones), readable by the owner only.
-pub fn write(data_dir: &Path, id: &str, bytes: &[u8]) -> Result<(), Error> {
+pub fn write(store: &Store, data_dir: &Path, id: &str, bytes: &[u8]) -> Result<(), Error> {
+    if let Some(shared) = store.publishing.staged_archives() {
+        return Ok(shared.put(id, bytes)?);
+    }
     let target = path(data_dir, id);
     let io = |doing, source| Error::Staging {
         doing,
@@ -49,7 +55,10 @@ pub fn write(data_dir: &Path, id: &str, bytes: &[u8]) -> Result<(), Error> {
 }
 
 /// The staged bytes of upload `id`; `None` when nothing is staged (any more).
-pub fn read(data_dir: &Path, id: &str) -> Result<Option<Vec<u8>>, Error> {
+pub fn read(store: &Store, data_dir: &Path, id: &str) -> Result<Option<Vec<u8>>, Error> {
+    if let Some(shared) = store.publishing.staged_archives() {
+        return Ok(shared.get(id)?);
+    }
     let target = path(data_dir, id);
     match std::fs::read(&target) {
         Ok(bytes) => Ok(Some(bytes)),
@@ -64,7 +73,14 @@ pub fn read(data_dir: &Path, id: &str) -> Result<Option<Vec<u8>>, Error> {
 
 /// Drops an upload's bytes: published (they now live in the blob store), refused or
 /// expired.
-pub fn remove(data_dir: &Path, id: &str) {
+pub fn remove(store: &Store, data_dir: &Path, id: &str) {
+    if let Some(shared) = store.publishing.staged_archives() {
+        if let Err(e) = shared.remove(id) {
+            let e = crate::report::chain(&e);
+            tracing::warn!(upload = %id, error = %e, "cannot delete the staged upload {id}: {e}");
+        }
+        return;
+    }
     let target = path(data_dir, id);
     if let Err(e) = std::fs::remove_file(&target)
         && e.kind() != std::io::ErrorKind::NotFound

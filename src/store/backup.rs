@@ -27,9 +27,9 @@ pub fn backup(data_dir: &Path, to: &Path, replace: bool) -> Result<BackupSummary
             source,
         }
     };
-    let db_err = |source| Error::Backup {
+    let db_err = |source: rusqlite::Error| Error::Backup {
         path: to.to_path_buf(),
-        source,
+        source: Box::new(source),
     };
     let parent = to
         .parent()
@@ -46,10 +46,10 @@ pub fn backup(data_dir: &Path, to: &Path, replace: bool) -> Result<BackupSummary
         if check != "ok" {
             return Err(Error::Backup {
                 path: to.to_path_buf(),
-                source: rusqlite::Error::SqliteFailure(
+                source: Box::new(rusqlite::Error::SqliteFailure(
                     rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
                     Some(format!("the copy fails SQLite's check: {check}")),
-                ),
+                )),
             });
         }
         summarise(&copy).map_err(db_err)?

@@ -52,13 +52,41 @@ impl FileBlobs {
     }
 
     /// `ab/abcdef….tar.gz`: a two-character fan-out keeps directories small.
-    fn path_of(&self, sha256: &str) -> PathBuf {
+    pub(super) fn path_of(&self, sha256: &str) -> PathBuf {
         let fan = sha256.get(..2).unwrap_or("xx");
         self.root.join(fan).join(format!("{sha256}.tar.gz"))
     }
+
+    /// The sha256 of every archive stored, sorted (for [`super::copy_blobs`]). Files that
+    /// are not named like an archive (temporary files of an interrupted put) are skipped.
+    pub fn sha256s(&self) -> Result<Vec<String>, Error> {
+        let io = |path: &Path, source| Error::Blob {
+            doing: "list",
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut found = Vec::new();
+        for fan in std::fs::read_dir(&self.root).map_err(|e| io(&self.root, e))? {
+            let fan = fan.map_err(|e| io(&self.root, e))?.path();
+            if !fan.is_dir() {
+                continue;
+            }
+            for file in std::fs::read_dir(&fan).map_err(|e| io(&fan, e))? {
+                let name = file.map_err(|e| io(&fan, e))?.file_name();
+                let sha256 = name.to_str().and_then(|n| n.strip_suffix(".tar.gz"));
+                if let Some(sha256) = sha256.filter(|s| is_sha256(s))
+                    && self.path_of(sha256).parent() == Some(fan.as_path())
+                {
+                    found.push(sha256.to_string());
+                }
+            }
+        }
+        found.sort();
+        Ok(found)
+    }
 }
 
-fn is_sha256(s: &str) -> bool {
+pub(super) fn is_sha256(s: &str) -> bool {
     s.len() == 64
         && s.bytes()
             .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())

@@ -1,16 +1,21 @@
 //! Persistent state: the catalog of served versions and tag outcomes, and the archive
-//! bytes. Two small traits form the seam where a later PostgreSQL catalog and object
-//! store plug in; the embedded defaults are SQLite and files named by their sha256.
-//! Archives in demand are also kept in memory ([`HotArchives`]).
+//! bytes. The traits are the seam between the embedded default (SQLite and files named
+//! by their sha256 in the data dir) and the shared store of several replicas
+//! (PostgreSQL, [`Postgres`]). Archives in demand are also kept in memory
+//! ([`HotArchives`]).
 
 mod backup;
 mod blobs;
 mod changes;
 #[cfg(test)]
 mod concurrent;
+mod copy;
 mod dir;
 mod hot;
+mod migrate;
+mod postgres;
 mod publishing;
+mod s3;
 mod sessions;
 mod sources;
 mod sqlite;
@@ -20,9 +25,15 @@ mod uploads;
 pub use backup::{BackupSummary, backup};
 pub use blobs::{Blob, FileBlobs};
 pub use changes::Changes;
+pub use copy::{Copied, copy_blobs};
 pub use dir::{create_private_dir, database_path};
 pub use hot::HotArchives;
-pub use publishing::{AuditEntry, Publishing, SqlitePublishing, UploadedPackage};
+pub use migrate::{Migrated, to_postgres as migrate_to_postgres};
+pub use postgres::{Leadership, Postgres, Wakes};
+pub use publishing::{
+    AuditEntry, Publication, Publishing, SqlitePublishing, StagedArchives, UploadedPackage,
+};
+pub use s3::{DEFAULT_TIMEOUT as S3_DEFAULT_TIMEOUT, S3Blobs, S3Error, S3Location};
 pub use sessions::SqliteSessions;
 pub use sources::{NameConflict, read_owners};
 pub use sqlite::SqliteCatalog;
@@ -32,22 +43,37 @@ pub use uploads::{Staged, UploadOutcome, UploadRecord};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Why the store failed. These are operator problems (disk, permissions, corruption),
-/// never client mistakes.
+/// The database's own error (SQLite's or PostgreSQL's), kept whole for the log.
+pub type DbError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why the store failed. These are operator problems (disk, permissions, corruption,
+/// an unreachable database), never client mistakes.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("cannot open the catalog database {path}")]
     OpenCatalog {
         path: PathBuf,
         #[source]
-        source: rusqlite::Error,
+        source: DbError,
     },
     #[error("catalog query failed while {doing}")]
     Query {
         doing: &'static str,
         #[source]
-        source: rusqlite::Error,
+        source: DbError,
     },
+    #[error("cannot {doing}")]
+    Database {
+        doing: &'static str,
+        #[source]
+        source: DbError,
+    },
+    #[error(
+        "the PostgreSQL database has schema version {current}, newer than the {known} this tagpub knows: a newer tagpub migrated it; run that version (or newer) on every replica"
+    )]
+    SchemaTooNew { current: i32, known: i32 },
+    #[error("{0}")]
+    Settings(String),
     #[error("cannot {doing} archive file {path}")]
     Blob {
         doing: &'static str,
@@ -57,6 +83,9 @@ pub enum Error {
     },
     #[error("archive {sha256} on disk does not match its name; the file is corrupt")]
     CorruptBlob { sha256: String },
+    /// The S3 archive store failed (boxed: its context is large).
+    #[error(transparent)]
+    S3(Box<S3Error>),
     #[error("cannot {doing} {path}")]
     DataDir {
         doing: &'static str,
@@ -83,7 +112,7 @@ pub enum Error {
     Backup {
         path: PathBuf,
         #[source]
-        source: rusqlite::Error,
+        source: DbError,
     },
     #[error("cannot {doing} the backup {path}")]
     BackupFile {
@@ -185,6 +214,12 @@ pub enum Added {
 pub trait Catalog: Send + Sync {
     /// Summaries of every version, or of one package's, for the index.
     fn summaries(&self, package: Option<&str>) -> Result<Vec<VersionSummary>, Error>;
+    /// Every version's summary, handed to `each` one at a time, so that the index of a
+    /// million versions is built without holding them all as rows.
+    fn each_summary(&self, each: &mut dyn FnMut(VersionSummary)) -> Result<(), Error> {
+        self.summaries(None)
+            .map(|all| all.into_iter().for_each(each))
+    }
     /// Summaries of the versions served from one repository (a config key).
     fn summaries_from_repo(&self, repo: &str) -> Result<Vec<VersionSummary>, Error>;
     /// Every version of one package, pubspecs included, for rendering its listing.
@@ -289,7 +324,7 @@ pub trait SessionStore: Send + Sync {
     fn remove_session(&self, id_hash: &str) -> Result<(), Error>;
 }
 
-/// The embedded store in `data_dir`.
+/// The store: embedded in `data_dir`, or shared by replicas (`store:` in registry.yaml).
 pub struct Store {
     pub catalog: Box<dyn Catalog>,
     pub blobs: Box<dyn Blobs>,
@@ -298,6 +333,36 @@ pub struct Store {
     pub sessions: Box<dyn SessionStore>,
     /// Tells when anyone (another process included) committed a change.
     pub changes: Changes,
+    /// Whether this process syncs repositories: always with the embedded store; the
+    /// elected replica with a shared one.
+    pub leader: Leadership,
+    /// The shared database, when replicas share one: wake-ups go to the leader through it.
+    pub shared: Option<Postgres>,
+    /// Wake-ups forwarded by other replicas (shared store only).
+    pub wakes: Option<Wakes>,
+}
+
+/// The archive store of `store.archives.s3`, its keys read from the environment now,
+/// checked by listing its prefix so that wrong settings stop start-up with a message.
+pub fn open_s3(settings: &crate::config::S3Settings, data_dir: &Path) -> Result<S3Blobs, Error> {
+    let key = |name: &str, var: &str| match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Ok(v),
+        _ => Err(Error::Settings(format!(
+            "store.archives.s3.{name}: the environment variable {var} is not set or empty, so the bucket {} cannot be reached; set {var} where tagpub runs",
+            settings.bucket
+        ))),
+    };
+    let location = S3Location {
+        bucket: settings.bucket.clone(),
+        endpoint: settings.endpoint.as_str().trim_end_matches('/').to_string(),
+        region: settings.region.clone(),
+        access_key: key("access_key_env", &settings.access_key_env)?,
+        secret_key: key("secret_key_env", &settings.secret_key_env)?,
+        prefix: settings.prefix.clone(),
+    };
+    let blobs = S3Blobs::open(&location, &data_dir.join("s3-cache"))?;
+    blobs.check()?;
+    Ok(blobs)
 }
 
 impl Store {
@@ -319,7 +384,68 @@ impl Store {
             publishing: Box::new(publishing),
             sessions: Box::new(sessions),
             changes,
+            leader: Leadership::alone(),
+            shared: None,
+            wakes: None,
         })
+    }
+
+    /// Opens the store `config` names: the embedded one in `data_dir`, or PostgreSQL
+    /// (`store.database_url_env`); archives in `data_dir/archives`, or in the S3 bucket
+    /// of `store.archives.s3` (with a verified local copy under `data_dir/s3-cache`).
+    /// Only a daemon (`compete`) takes part in electing the replica that syncs; a command
+    /// never leads.
+    pub fn open_configured(config: &crate::config::Config, compete: bool) -> Result<Store, Error> {
+        let settings = config.store.as_ref();
+        let mut store = match settings.and_then(|s| s.database_url()) {
+            None => Store::open(&config.data_dir)?,
+            Some(url) => {
+                let url = url.map_err(Error::Settings)?;
+                Store::open_postgres(&url, &config.data_dir, compete)?
+            }
+        };
+        if let Some(s3) = settings.and_then(|s| s.s3.as_ref()) {
+            store.blobs = Box::new(open_s3(s3, &config.data_dir)?);
+        }
+        Ok(store)
+    }
+
+    /// The shared store: the catalog in PostgreSQL at `url`, archives under `data_dir`.
+    pub fn open_postgres(url: &str, data_dir: &Path, compete: bool) -> Result<Store, Error> {
+        create_private_dir(data_dir).map_err(|source| Error::DataDir {
+            doing: "create",
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let pg = Postgres::open(url)?;
+        let blobs = FileBlobs::open(&data_dir.join("archives"))?;
+        let (counter, wakes) = postgres::live::listen(url);
+        let leader = if compete {
+            Leadership::compete(url)
+        } else {
+            Leadership::never()
+        };
+        Ok(Store {
+            catalog: Box::new(pg.clone()),
+            blobs: Box::new(blobs),
+            tokens: Box::new(pg.clone()),
+            publishing: Box::new(pg.clone()),
+            sessions: Box::new(pg.clone()),
+            changes: Changes::counted(counter),
+            leader,
+            shared: Some(pg),
+            wakes: Some(wakes),
+        })
+    }
+
+    /// Asks for a sync of repository `key` by whichever process syncs: this one, or
+    /// (with a shared store) the leader, through the database. Returns whether the
+    /// caller should wake its own loop.
+    pub fn forward_wake(&self, key: &str) -> Result<(), Error> {
+        match &self.shared {
+            Some(pg) => pg.forward_wake(key),
+            None => Ok(()),
+        }
     }
 }
 
@@ -329,10 +455,10 @@ mod tests {
     fn a_store_error_is_logged_with_its_sqlite_cause() {
         let e = super::Error::Query {
             doing: "adding a version",
-            source: rusqlite::Error::SqliteFailure(
+            source: Box::new(rusqlite::Error::SqliteFailure(
                 rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
                 Some("database is locked".into()),
-            ),
+            )),
         };
         let text = crate::report::chain(&e);
         assert!(

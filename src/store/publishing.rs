@@ -2,7 +2,7 @@
 //! retractions and discontinuation set over the API, and the audit trail.
 
 use super::uploads::{self, Staged, UploadOutcome, UploadRecord};
-use super::{Error, sqlite};
+use super::{Added, Error, StoredVersion, sqlite};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 use std::sync::Mutex;
@@ -72,6 +72,37 @@ pub trait Publishing: Send + Sync {
     fn audit(&self, entry: &AuditEntry) -> Result<(), Error>;
     /// Newest first.
     fn audit_log(&self, package: Option<&str>, limit: usize) -> Result<Vec<AuditEntry>, Error>;
+    /// Publishes the version of upload `id` in one transaction: the package (created
+    /// with `creator` as first uploader and `teams` as readers if new), the version,
+    /// the audit entry and the upload's answer; the upload's staged archive goes too
+    /// when the store keeps it. Nothing is written unless the version is
+    /// [`Added::New`], so a process dying halfway leaves no version half-published.
+    fn publish_upload(&self, publication: &Publication<'_>) -> Result<Added, Error>;
+    /// Where the archives of unfinished uploads wait when the store keeps them itself
+    /// (shared by replicas); `None`: in `data_dir/uploads` (publish/staging.rs).
+    fn staged_archives(&self) -> Option<&dyn StagedArchives> {
+        None
+    }
+}
+
+const DOING: &str = "publishing an upload";
+
+/// Everything finalize writes when an upload is published.
+pub struct Publication<'a> {
+    pub upload_id: &'a str,
+    pub version: &'a StoredVersion,
+    pub creator: &'a str,
+    pub teams: &'a [String],
+    pub audit: &'a AuditEntry,
+    pub answer: &'a UploadOutcome,
+}
+
+/// Archives of unfinished uploads, by upload id, where every replica finds them.
+pub trait StagedArchives {
+    /// Stores (or replaces) the archive of upload `id`.
+    fn put(&self, id: &str, bytes: &[u8]) -> Result<(), Error>;
+    fn get(&self, id: &str) -> Result<Option<Vec<u8>>, Error>;
+    fn remove(&self, id: &str) -> Result<(), Error>;
 }
 
 const SCHEMA: &str = "
@@ -109,7 +140,10 @@ pub struct SqlitePublishing {
 }
 
 fn q(doing: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
-    move |source| Error::Query { doing, source }
+    move |source: rusqlite::Error| Error::Query {
+        doing,
+        source: Box::new(source),
+    }
 }
 
 impl SqlitePublishing {
@@ -117,7 +151,7 @@ impl SqlitePublishing {
         let conn = sqlite::open_connection(path, &format!("{}{SCHEMA}", uploads::SCHEMA))?;
         uploads::migrate(&conn).map_err(|source| Error::OpenCatalog {
             path: path.to_path_buf(),
-            source,
+            source: Box::new(source),
         })?;
         Ok(SqlitePublishing {
             conn: Mutex::new(conn),
@@ -166,6 +200,40 @@ impl SqlitePublishing {
 }
 
 impl Publishing for SqlitePublishing {
+    fn publish_upload(&self, p: &Publication<'_>) -> Result<Added, Error> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(q(DOING))?;
+        let v = p.version;
+        let created = tx
+            .execute(
+                "INSERT OR IGNORE INTO uploaded_packages (name, creator, created, teams) VALUES (?1, ?2, ?3, ?4)",
+                params![v.package, p.creator, v.published, p.teams.join(",")],
+            )
+            .map_err(q(DOING))?;
+        if created == 1 {
+            tx.execute(
+                "INSERT OR IGNORE INTO uploaders (package, member) VALUES (?1, ?2)",
+                params![v.package, p.creator],
+            )
+            .map_err(q(DOING))?;
+        }
+        let added = sqlite::add_version_in(&tx, v, None)?;
+        if added != Added::New {
+            return Ok(added); // Rolled back: nothing of it is written.
+        }
+        let e = p.audit;
+        tx.execute(
+            "INSERT INTO audit (at, actor, action, package, version, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![e.at, e.actor, e.action, e.package, e.version, e.detail],
+        )
+        .map_err(q(DOING))?;
+        uploads::set_outcome(&tx, p.upload_id, p.answer)?;
+        tx.commit().map_err(q(DOING))?;
+        Ok(added)
+    }
+
     fn create_upload(&self, id: &str, member: &str, now: i64) -> Result<(), Error> {
         uploads::create(&self.conn(), id, member, now)
     }

@@ -23,7 +23,10 @@ CREATE INDEX IF NOT EXISTS web_sessions_token ON web_sessions (token_id);
 ";
 
 fn q(doing: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
-    move |source| Error::Query { doing, source }
+    move |source: rusqlite::Error| Error::Query {
+        doing,
+        source: Box::new(source),
+    }
 }
 
 impl SqliteSessions {

@@ -46,7 +46,10 @@ CREATE TABLE IF NOT EXISTS warnings (
 ";
 
 fn q(doing: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
-    move |source| Error::Query { doing, source }
+    move |source: rusqlite::Error| Error::Query {
+        doing,
+        source: Box::new(source),
+    }
 }
 
 impl SqliteCatalog {
@@ -54,13 +57,13 @@ impl SqliteCatalog {
         let conn = open_connection(path, SCHEMA)?;
         migrate(&conn).map_err(|source| Error::OpenCatalog {
             path: path.to_path_buf(),
-            source,
+            source: Box::new(source),
         })?;
         // One source per package name (store/sources.rs): its own step, after the
         // columns it reads exist.
         sources::migrate(&conn).map_err(|source| Error::OpenCatalog {
             path: path.to_path_buf(),
-            source,
+            source: Box::new(source),
         })?;
         Ok(SqliteCatalog {
             conn: Mutex::new(conn),
@@ -79,20 +82,11 @@ impl SqliteCatalog {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(&format!(
-                "SELECT package, version, sha256, archive_size, source_repo, source_tag, source_commit, uploader
-                 FROM versions {SERVED} {filter}"
+                "SELECT {SUMMARY_COLUMNS} FROM versions {SERVED} {filter}"
             ))
             .map_err(q("listing versions"))?;
         let rows = stmt
-            .query_map([arg], |row| {
-                Ok(VersionSummary {
-                    package: row.get(0)?,
-                    version: row.get(1)?,
-                    sha256: row.get(2)?,
-                    archive_size: row.get::<_, i64>(3)? as u64,
-                    source: source_from_row(row, 4)?,
-                })
-            })
+            .query_map([arg], summary_from_row)
             .map_err(q("listing versions"))?;
         rows.collect::<Result<_, _>>()
             .map_err(q("listing versions"))
@@ -102,9 +96,9 @@ impl SqliteCatalog {
 /// Opens the SQLite file shared by the catalog and the tokens, in WAL mode so the
 /// daemon and `tagpub` commands can use it at once, and applies `schema`.
 pub(super) fn open_connection(path: &Path, schema: &str) -> Result<Connection, Error> {
-    let open_err = |source| Error::OpenCatalog {
+    let open_err = |source: rusqlite::Error| Error::OpenCatalog {
         path: path.to_path_buf(),
-        source,
+        source: Box::new(source),
     };
     if let Some(dir) = path.parent() {
         // A missing data dir is created; any real problem surfaces from `open`.
@@ -127,6 +121,20 @@ pub(super) fn open_connection(path: &Path, schema: &str) -> Result<Connection, E
 /// (it has its own transactions), so a poisoned lock is still safe to use.
 pub(super) fn lock(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
     conn.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What [`summary_from_row`] reads.
+const SUMMARY_COLUMNS: &str =
+    "package, version, sha256, archive_size, source_repo, source_tag, source_commit, uploader";
+
+fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<VersionSummary> {
+    Ok(VersionSummary {
+        package: row.get(0)?,
+        version: row.get(1)?,
+        sha256: row.get(2)?,
+        archive_size: row.get::<_, i64>(3)? as u64,
+        source: source_from_row(row, 4)?,
+    })
 }
 
 /// The source of a version from the columns `source_repo, source_tag, source_commit,
@@ -183,10 +191,14 @@ fn upsert_tag(conn: &Connection, tag: &TagRecord) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Adds `v` (and `tag`) inside `tx` unless its package has another source or the
-/// version exists; see [`Catalog::add_version`].
-fn add_in(tx: &Connection, v: &StoredVersion, tag: Option<&TagRecord>) -> rusqlite::Result<Added> {
-    if let Some(owner) = sources::other_owner(tx, v)? {
+/// Adds a version inside the caller's write transaction, which must commit only on
+/// [`Added::New`]: the one-source check, an existing version, the insert.
+pub(super) fn add_version_in(
+    tx: &Connection,
+    v: &StoredVersion,
+    tag: Option<&TagRecord>,
+) -> Result<Added, Error> {
+    if let Some(owner) = sources::other_owner(tx, v).map_err(q("adding a version"))? {
         return Ok(Added::OtherSource(owner));
     }
     let existing = tx
@@ -195,7 +207,8 @@ fn add_in(tx: &Connection, v: &StoredVersion, tag: Option<&TagRecord>) -> rusqli
             params![v.package, v.version],
             version_from_row,
         )
-        .optional()?;
+        .optional()
+        .map_err(q("adding a version"))?;
     if let Some(existing) = existing {
         return Ok(Added::AlreadyExists(existing));
     }
@@ -205,21 +218,24 @@ fn add_in(tx: &Connection, v: &StoredVersion, tag: Option<&TagRecord>) -> rusqli
     };
     tx.prepare_cached(&format!(
         "INSERT INTO versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-    ))?
-    .execute(params![
-        v.package,
-        v.version,
-        v.sha256,
-        v.pubspec_json,
-        v.archive_size as i64,
-        v.published,
-        repo,
-        source_tag,
-        commit,
-        uploader
-    ])?;
+    ))
+    .and_then(|mut statement| {
+        statement.execute(params![
+            v.package,
+            v.version,
+            v.sha256,
+            v.pubspec_json,
+            v.archive_size as i64,
+            v.published,
+            repo,
+            source_tag,
+            commit,
+            uploader
+        ])
+    })
+    .map_err(q("adding a version"))?;
     if let Some(tag) = tag {
-        upsert_tag(tx, tag)?;
+        upsert_tag(tx, tag).map_err(q("adding a version"))?;
     }
     Ok(Added::New)
 }
@@ -241,6 +257,18 @@ fn insert_warning(
 impl Catalog for SqliteCatalog {
     fn summaries(&self, package: Option<&str>) -> Result<Vec<VersionSummary>, Error> {
         self.query_summaries("WHERE ?1 IS NULL OR package = ?1", package)
+    }
+
+    fn each_summary(&self, each: &mut dyn FnMut(VersionSummary)) -> Result<(), Error> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(&format!("SELECT {SUMMARY_COLUMNS} FROM versions {SERVED}"))
+            .map_err(q("listing versions"))?;
+        let mut rows = stmt.query([]).map_err(q("listing versions"))?;
+        while let Some(row) = rows.next().map_err(q("listing versions"))? {
+            each(summary_from_row(row).map_err(q("listing versions"))?);
+        }
+        Ok(())
     }
 
     fn summaries_from_repo(&self, repo: &str) -> Result<Vec<VersionSummary>, Error> {
@@ -300,7 +328,7 @@ impl Catalog for SqliteCatalog {
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(q("adding a version"))?;
-        let added = add_in(&tx, v, tag).map_err(q("adding a version"))?;
+        let added = add_version_in(&tx, v, tag)?;
         if added == Added::New {
             tx.commit().map_err(q("adding a version"))?;
         }
@@ -322,8 +350,7 @@ impl Catalog for SqliteCatalog {
                     tag,
                     warnings,
                 } => {
-                    let added =
-                        add_in(&tx, version, Some(tag)).map_err(q("storing new versions"))?;
+                    let added = add_version_in(&tx, version, Some(tag))?;
                     match &added {
                         Added::New => {
                             for message in warnings {

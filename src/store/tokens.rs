@@ -24,7 +24,10 @@ CREATE INDEX IF NOT EXISTS tokens_member ON tokens (member);
 ";
 
 fn q(doing: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
-    move |source| Error::Query { doing, source }
+    move |source: rusqlite::Error| Error::Query {
+        doing,
+        source: Box::new(source),
+    }
 }
 
 const COLUMNS: &str = "id, member, name, hash, created, last_used, expires, revoked";

@@ -76,7 +76,10 @@ pub(super) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 fn q(doing: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
-    move |source| Error::Query { doing, source }
+    move |source: rusqlite::Error| Error::Query {
+        doing,
+        source: Box::new(source),
+    }
 }
 
 pub(super) fn create(conn: &Connection, id: &str, member: &str, now: i64) -> Result<(), Error> {

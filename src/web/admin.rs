@@ -20,9 +20,13 @@ pub struct RepoRow {
     pub error: Option<String>,
     pub last_webhook: String,
     pub served: usize,
-    /// `(package, tag, reason)`.
+    /// `(package, tag, reason)`: the latest few per package.
     pub rejected: Vec<(String, String, String)>,
+    /// Rejected tags in all, shown or not.
+    pub rejected_count: usize,
+    /// The latest few.
     pub warnings: Vec<String>,
+    pub warnings_count: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -76,13 +80,16 @@ pub fn admin_page(state: &AppState, visitor: &Visitor) -> Result<AdminPage, Erro
                 },
                 error: s.last_error,
                 last_webhook: s.last_webhook.map_or_else(never, super::date_time),
-                served: report.served.len(),
+                served: report.served,
+                rejected_count: report.rejected_count(),
+                warnings_count: report.warnings.1,
                 rejected: report
                     .rejected
-                    .into_iter()
+                    .into_values()
+                    .flat_map(|(kept, _)| kept)
                     .map(|p| (p.package, p.tag, p.reason))
                     .collect(),
-                warnings: report.warnings,
+                warnings: report.warnings.0,
             }
         })
         .collect();

@@ -42,7 +42,7 @@ fn key(view: &PackageView) -> String {
     let sha = latest
         .as_deref()
         .and_then(|v| view.version(v))
-        .map(|v| v.sha256.clone());
+        .map(|v| v.sha256());
     format!(
         "{}|{}|{}|{}|{:?}",
         latest.unwrap_or_default(),
@@ -54,8 +54,9 @@ fn key(view: &PackageView) -> String {
 }
 
 /// The version advertised as `latest` in the listing (docs/protocol.md §7.2).
-pub fn latest(view: &PackageView) -> Option<&Version> {
-    version::latest(view.versions.keys().map(|v| (v, view.is_retracted(v))))
+pub fn latest(view: &PackageView) -> Option<Version> {
+    let versions = view.versions.parsed();
+    version::latest(versions.iter().map(|v| (v, view.is_retracted(v)))).cloned()
 }
 
 /// The `description` of a pubspec stored as JSON.

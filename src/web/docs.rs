@@ -321,7 +321,7 @@ pub fn archive_file(
     }
     let sha256 = view
         .and_then(|p| p.version(version))
-        .map(|v| v.sha256.clone())
+        .map(|v| v.sha256())
         .ok_or_else(not_found)?;
     let bytes = state
         .store

@@ -293,8 +293,9 @@ fn rejected_tags(
         out.extend(
             report
                 .rejected
+                .get(name)
                 .into_iter()
-                .filter(|p| p.package == name)
+                .flat_map(|(kept, _)| kept.iter().cloned())
                 .map(|p| Rejected {
                     tag: p.tag,
                     reason: p.reason,

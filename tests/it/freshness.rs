@@ -139,6 +139,9 @@ fn status_shows_fetches_versions_and_rejections_to_admins_only() {
         repo["packages"]["reported"]["served"][0]["version"],
         "1.0.0"
     );
+    assert_eq!(repo["packages"]["reported"]["served"][0]["tag"], "v1.0.0");
+    assert_eq!(repo["packages"]["reported"]["rejected_count"], 1);
+    assert_eq!(repo["warnings_count"], 0);
     let rejected = &repo["packages"]["reported"]["rejected"][0];
     assert_eq!(rejected["tag"], "v1.1.0");
     assert!(

@@ -5,6 +5,7 @@
 
 use crate::support;
 
+mod edges;
 mod failures;
 mod offline;
 mod resolve;
@@ -245,15 +246,22 @@ fn fifty_concurrent_misses_make_one_upstream_request() {
     // The same for an archive nobody has fetched yet.
     let listing = client.list("http").unwrap();
     let v = listing.version("1.0.0").unwrap();
+    s.upstream.hold();
     std::thread::scope(|scope| {
         let downloads: Vec<_> = (0..50)
             .map(|_| scope.spawn(|| client.download(v)))
             .collect();
+        wait_for(
+            || stats(&s).waiting == 50,
+            "50 downloads waiting on the upstream",
+        );
+        s.upstream.release();
         for d in downloads {
             d.join().unwrap().expect("verified archive");
         }
     });
     assert_eq!(s.upstream.count("storage/http-1.0.0.tar.gz"), 1);
+    assert_eq!(stats(&s).coalesced, 49 + 49);
 }
 
 pub fn wait_for(condition: impl Fn() -> bool, what: &str) {

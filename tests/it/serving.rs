@@ -60,6 +60,21 @@ fn json_is_utf8_gzipped_on_request_and_archives_are_never_encoded() {
     assert!(plain.headers().get("content-encoding").is_none());
     let body: serde_json::Value = plain.json().unwrap();
     assert_eq!(body, listing.raw);
+    // Asked again, the kept plain body; after a new version, never the old one.
+    let again: serde_json::Value = reqwest::blocking::get(client.listing_url("served"))
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(again, listing.raw);
+    repo.release("served", "1.0.2", "v1.0.2");
+    server.sync();
+    let fresh = client.list("served").unwrap();
+    assert!(fresh.version("1.0.2").is_some());
+    let plain: serde_json::Value = reqwest::blocking::get(client.listing_url("served"))
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(plain, fresh.raw, "the plain body of the new listing");
     let download = client
         .download_response(listing.version("1.0.1+hotfix").unwrap())
         .unwrap();

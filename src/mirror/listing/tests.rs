@@ -17,8 +17,17 @@ fn entry(name: &str, version: &str, sha: Option<&str>) -> Value {
     e
 }
 
+fn pub_dev() -> BaseUrl {
+    BaseUrl::parse("https://pub.dev/").unwrap()
+}
+
 fn parse(name: &str, listing: Value) -> Result<(Mirrored, Vec<String>), Refusal> {
-    parse_upstream(name, &serde_json::to_vec(&listing).unwrap(), 1_700_000_000)
+    parse_upstream(
+        name,
+        &serde_json::to_vec(&listing).unwrap(),
+        1_700_000_000,
+        &pub_dev(),
+    )
 }
 
 fn plain(gzip: &[u8]) -> Value {
@@ -64,7 +73,7 @@ fn a_listing_with_nothing_verifiable_is_refused_and_an_empty_one_is_missing() {
     assert_eq!(parse("a", json!({"versions": []})), Err(Refusal::Empty));
     assert!(matches!(parse("a", json!([1])), Err(Refusal::Unusable(_))));
     assert!(matches!(
-        parse_upstream("a", b"<html>", 0),
+        parse_upstream("a", b"<html>", 0, &pub_dev()),
         Err(Refusal::Unusable(_))
     ));
 }
@@ -149,4 +158,42 @@ fn the_stored_form_round_trips() {
     let text = serde_json::to_string(&m).unwrap();
     let back: Mirrored = serde_json::from_str(&text).unwrap();
     assert_eq!(back, m);
+}
+
+#[test]
+fn an_archive_url_on_another_origin_than_the_upstreams_is_left_out() {
+    let at = |version: &str, url: &str| {
+        let mut e = entry("a", version, Some(SHA_A));
+        e["archive_url"] = json!(url);
+        e
+    };
+    let (m, dropped) = parse(
+        "a",
+        json!({"versions": [
+            at("1.0.0", "https://pub.dev/api/archives/a-1.0.0.tar.gz"),
+            at("1.0.1", "https://PUB.dev:443/api/archives/a-1.0.1.tar.gz"),
+            at("1.1.0", "http://169.254.169.254/latest/meta-data/"),
+            at("1.2.0", "http://pub.dev/api/archives/a-1.2.0.tar.gz"),
+            at("1.3.0", "https://pub.dev:8443/api/archives/a-1.3.0.tar.gz"),
+            at("1.4.0", "https://pub.dev.evil.example/a.tar.gz"),
+            at("1.5.0", "https://user@pub.devil/a.tar.gz"),
+        ]}),
+    )
+    .unwrap();
+    assert_eq!(
+        m.versions.iter().map(|v| &v.version).collect::<Vec<_>>(),
+        ["1.0.0", "1.0.1"]
+    );
+    assert_eq!(dropped.len(), 5, "{dropped:?}");
+    assert!(
+        dropped
+            .iter()
+            .all(|d| d.contains("not on the upstream's own host")),
+        "{dropped:?}"
+    );
+    let elsewhere = json!({"versions": [at("1.0.0", "http://127.0.0.1:2375/containers/json")]});
+    match parse("a", elsewhere) {
+        Err(Refusal::Unusable(why)) => assert!(why.contains("own host"), "{why}"),
+        other => panic!("{other:?}"),
+    }
 }

@@ -1,8 +1,9 @@
 //! A stand-in for pub.dev on `127.0.0.1:0`, shaped like it: listings whose
 //! `archive_url` is `api/archives/NAME-VERSION.tar.gz`, which redirects (303) to a
 //! second server on another port that holds the bytes; advisories. It counts every
-//! request and the `Authorization` headers it saw, can hold listings until released,
-//! can serve other bytes than it lists, and can be stopped.
+//! request and the `Authorization` headers it saw, can hold listings and archive bytes
+//! until released, can serve other bytes than it lists, list an archive on another
+//! host, answer a listing with any body (huge, endless, not JSON), and can be stopped.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -26,6 +27,17 @@ struct Version {
     unhashed: bool,
     /// List this `archive_sha256` instead of the archive's.
     listed_sha: Option<String>,
+    /// List this `archive_url` instead of the upstream's own.
+    listed_url: Option<String>,
+}
+
+/// A listing answered with something else than a listing.
+#[derive(Clone)]
+enum Raw {
+    /// These bytes, with their `Content-Length`.
+    Body(Vec<u8>),
+    /// `mib` chunks of 1 MiB, without a `Content-Length`.
+    Endless { mib: usize },
 }
 
 #[derive(Default, Clone)]
@@ -45,6 +57,7 @@ struct Shared {
     authorizations: Mutex<Vec<(String, String)>>,
     hold: Mutex<Option<Arc<Semaphore>>>,
     refuse: Mutex<bool>,
+    raw: Mutex<BTreeMap<String, Raw>>,
 }
 
 pub struct Upstream {
@@ -173,6 +186,7 @@ impl Upstream {
                 retracted: false,
                 unhashed: false,
                 listed_sha: None,
+                listed_url: None,
             });
         sha
     }
@@ -203,6 +217,27 @@ impl Upstream {
     /// Lists `sha256` for the archive, which it does not hash to.
     pub fn list_sha(&self, name: &str, version: &str, sha256: &str) {
         self.change(name, version, |v| v.listed_sha = Some(sha256.to_string()));
+    }
+
+    /// Lists `url` as the archive's `archive_url`.
+    pub fn list_url(&self, name: &str, version: &str, url: &str) {
+        self.change(name, version, |v| v.listed_url = Some(url.to_string()));
+    }
+
+    /// The storage host's own URL (`http://127.0.0.1:PORT/`): another origin.
+    pub fn storage_url(&self) -> &str {
+        &self.shared.storage
+    }
+
+    /// Answers the listing of `name` with `body` (200, JSON content type).
+    pub fn answer_listing_with(&self, name: &str, body: Vec<u8>) {
+        lock(&self.shared.raw).insert(name.into(), Raw::Body(body));
+    }
+
+    /// Answers the listing of `name` with `mib` MiB of JSON whitespace, streamed
+    /// without a `Content-Length`.
+    pub fn answer_listing_endlessly(&self, name: &str, mib: usize) {
+        lock(&self.shared.raw).insert(name.into(), Raw::Endless { mib });
     }
 
     /// From now on every request is answered 401, as by an upstream that wants a token.
@@ -256,7 +291,7 @@ impl Upstream {
         lock(&self.shared.authorizations).clone()
     }
 
-    /// Listings wait until [`Upstream::release`].
+    /// Listings and archive bytes wait until [`Upstream::release`].
     pub fn hold(&self) {
         *lock(&self.shared.hold) = Some(Arc::new(Semaphore::new(0)));
     }
@@ -318,9 +353,24 @@ async fn listing(
         )];
         return (StatusCode::UNAUTHORIZED, challenge).into_response();
     }
-    let gate = lock(&shared.hold).clone();
-    if let Some(gate) = gate {
-        let _ = gate.acquire().await;
+    wait_for_release(&shared).await;
+    let raw = lock(&shared.raw).get(&name).cloned();
+    match raw {
+        Some(Raw::Body(body)) => {
+            return ([(header::CONTENT_TYPE, "application/json")], body).into_response();
+        }
+        Some(Raw::Endless { mib }) => {
+            let chunk = bytes::Bytes::from(vec![b' '; 1 << 20]);
+            let chunks = futures_util::stream::iter(
+                (0..mib).map(move |_| Ok::<_, std::io::Error>(chunk.clone())),
+            );
+            return (
+                [(header::CONTENT_TYPE, "application/json")],
+                axum::body::Body::from_stream(chunks),
+            )
+                .into_response();
+        }
+        None => {}
     }
     let Some(p) = lock(&shared.packages).get(&name).cloned() else {
         return json_answer(
@@ -335,7 +385,7 @@ async fn listing(
             let mut e = json!({
                 "version": v.version,
                 "pubspec": pubspec(&name, &v.version, &v.deps).1,
-                "archive_url": format!("{}api/archives/{name}-{}.tar.gz", shared.api, v.version),
+                "archive_url": v.listed_url.clone().unwrap_or_else(|| format!("{}api/archives/{name}-{}.tar.gz", shared.api, v.version)),
                 "published": "2024-01-01T00:00:00.000Z",
             });
             if !v.unhashed {
@@ -379,6 +429,13 @@ async fn advisories(
     }
 }
 
+async fn wait_for_release(shared: &Shared) {
+    let gate = lock(&shared.hold).clone();
+    if let Some(gate) = gate {
+        let _ = gate.acquire().await;
+    }
+}
+
 /// pub.dev answers archive URLs with a redirect to its storage.
 async fn redirect(
     State(shared): State<Arc<Shared>>,
@@ -396,6 +453,7 @@ async fn bytes(
     headers: HeaderMap,
 ) -> Response {
     seen(&shared, format!("storage/{file}"), &headers);
+    wait_for_release(&shared).await;
     let found = file
         .strip_suffix(".tar.gz")
         .and_then(|f| f.split_once('-'))

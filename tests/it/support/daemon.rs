@@ -124,11 +124,9 @@ impl Daemon {
         self.log()
     }
 
-    /// SIGKILL, as a crash or the OOM killer would end it: no shutdown code runs.
-    /// Waits for the process and the end of its log; returns the log.
+    /// SIGKILL, as a machine dying does it: no shutdown of any kind. Returns the log.
     pub fn kill(&mut self) -> String {
         if let Some(reader) = self.reader.take() {
-            // `Child::kill` sends SIGKILL on Unix.
             let _ = self.child.kill();
             self.exit = self.child.wait().ok();
             let _ = reader.join();

@@ -7,6 +7,7 @@
 //!   (`client`, with `listing`, `archive`, `version`, `hosted_url` and `goog_hash`
 //!   holding its checks, and `publish` its uploads), and the archives it uploads
 //!   (`tarball`);
+//! - a real S3-compatible server, `s3s-fs`, for the S3 archive store (`s3`);
 //! - waiting on conditions (`wait`) and snapshots without what varies (`snapshot`).
 //!
 //! Only `server` uses tagpub's library: the client's side is written from the protocol
@@ -22,7 +23,9 @@ pub mod git;
 pub mod goog_hash;
 pub mod hosted_url;
 pub mod listing;
+pub mod postgres;
 pub mod publish;
+pub mod s3;
 pub mod server;
 pub mod snapshot;
 pub mod tarball;
