@@ -328,21 +328,22 @@ fn migrate(config: &Path, db: &TestDatabase) -> (bool, String) {
     )
 }
 
-#[test]
-fn an_installation_on_sqlite_moves_to_postgres_with_its_tokens_versions_and_bytes() {
-    let Some(db) = database("replicas::migration") else {
-        return;
-    };
-    let Some(other) = database("replicas::migration (second database)") else {
-        return;
-    };
+/// An installation as it ran on one machine on SQLite: `widgets` 1.0.0 and 1.1.0 synced,
+/// a token issued to the admin, and what it served (version, sha256).
+struct Installation {
+    _work: GitRepo,
+    bare: BareRepo,
+    dir: tempfile::TempDir,
+    secret: String,
+    before: Vec<(String, String)>,
+}
+
+fn installation_on_sqlite() -> Installation {
     let (work, bare) = repository();
     work.release("widgets", "1.1.0", "v1.1.0");
     work.run(["push", "origin", "main", "v1.1.0"]);
     let dir = tempfile::tempdir().unwrap();
     let single = write_config_named(dir.path(), "single.yaml", &body(&bare.url(), false));
-    let shared = write_config_named(dir.path(), "shared.yaml", &body(&bare.url(), true));
-    // The installation as it ran on one machine: synced, a token issued.
     let (code, text) = support::command::tagpub_text(&single, &["sync"]);
     assert_eq!(code, 0, "{text}");
     let out = command(&single, &["token", "issue", "--member", "admin@acme.dev"])
@@ -363,6 +364,31 @@ fn an_installation_on_sqlite_moves_to_postgres_with_its_tokens_versions_and_byte
         served(&d.client().with_token(&secret), &d.base_url)
     };
     assert_eq!(before.len(), 2, "{before:?}");
+    Installation {
+        _work: work,
+        bare,
+        dir,
+        secret,
+        before,
+    }
+}
+
+#[test]
+fn an_installation_on_sqlite_moves_to_postgres_with_its_tokens_versions_and_bytes() {
+    let Some(db) = database("replicas::migration") else {
+        return;
+    };
+    let Some(other) = database("replicas::migration (second database)") else {
+        return;
+    };
+    let Installation {
+        _work,
+        bare,
+        dir,
+        secret,
+        before,
+    } = installation_on_sqlite();
+    let shared = write_config_named(dir.path(), "shared.yaml", &body(&bare.url(), true));
 
     // A corrupt archive stops the migration before anything is written.
     let archive = dir
@@ -444,31 +470,13 @@ fn an_installation_moves_to_postgres_and_s3_and_a_replica_with_an_empty_data_dir
     let Some(s3) = support::s3::S3Server::start() else {
         return;
     };
-    let (work, bare) = repository();
-    work.release("widgets", "1.1.0", "v1.1.0");
-    work.run(["push", "origin", "main", "v1.1.0"]);
-    let dir = tempfile::tempdir().unwrap();
-    let single = write_config_named(dir.path(), "single.yaml", &body(&bare.url(), false));
-    let (code, text) = support::command::tagpub_text(&single, &["sync"]);
-    assert_eq!(code, 0, "{text}");
-    let out = command(&single, &["token", "issue", "--member", "admin@acme.dev"])
-        .output()
-        .unwrap();
-    let secret = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .last()
-        .unwrap()
-        .trim()
-        .to_string();
-    let before = {
-        let d = Daemon::start(
-            &single,
-            &["--listen", "127.0.0.1:0"],
-            &[(SECRET_ENV, SECRET)],
-        );
-        served(&d.client().with_token(&secret), &d.base_url)
-    };
-    assert_eq!(before.len(), 2, "{before:?}");
+    let Installation {
+        _work,
+        bare,
+        dir,
+        secret,
+        before,
+    } = installation_on_sqlite();
 
     let shared = write_config_named(dir.path(), "shared.yaml", &body_with_s3(&bare.url(), &s3));
     let env = [
