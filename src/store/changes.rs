@@ -149,4 +149,37 @@ mod tests {
         other.tokens.revoke_token("tk_1", 2).unwrap();
         assert_ne!(store.changes.counter().unwrap(), after_token);
     }
+
+    #[test]
+    fn only_writes_to_what_the_index_reads_move_the_catalog_generation() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let other = Store::open(dir.path()).unwrap();
+        let catalog = store.changes.catalog().unwrap();
+        let counter = store.changes.counter().unwrap();
+        other
+            .tokens
+            .insert_token(&TokenRecord {
+                id: "tk_1".into(),
+                member: "a@b.c".into(),
+                name: String::new(),
+                hash: "h".into(),
+                created: 1,
+                last_used: None,
+                expires: None,
+                revoked: None,
+            })
+            .unwrap();
+        other.tokens.touch_tokens(&[("tk_1".into(), 5)]).unwrap();
+        assert_ne!(store.changes.counter().unwrap(), counter);
+        assert_eq!(store.changes.catalog().unwrap(), catalog, "token writes");
+        other
+            .publishing
+            .create_package("pkg", "a@b.c", &[], 1)
+            .unwrap();
+        let created = store.changes.catalog().unwrap();
+        assert_ne!(created, catalog, "a new uploaded package");
+        assert!(other.publishing.set_retracted("pkg", "1.0.0", true).unwrap());
+        assert_ne!(store.changes.catalog().unwrap(), created, "a retraction");
+    }
 }
