@@ -179,7 +179,12 @@ mod tests {
             .unwrap();
         let created = store.changes.catalog().unwrap();
         assert_ne!(created, catalog, "a new uploaded package");
-        assert!(other.publishing.set_retracted("pkg", "1.0.0", true).unwrap());
+        assert!(
+            other
+                .publishing
+                .set_retracted("pkg", "1.0.0", true)
+                .unwrap()
+        );
         assert_ne!(store.changes.catalog().unwrap(), created, "a retraction");
     }
 }

@@ -130,10 +130,19 @@ fn token_writes_rebuild_nothing_but_a_retraction_by_the_command_line_does() {
     tagpub(&s, &["token", "revoke", &id]);
     assert_eq!(bob.get_api("api/packages/gitpkg").unwrap().status, 401);
     std::thread::sleep(A_FEW_CHECKS);
-    assert_eq!(s.state.index_reloads(), before, "token writes rebuilt the index");
+    assert_eq!(
+        s.state.index_reloads(),
+        before,
+        "token writes rebuilt the index"
+    );
     tagpub(&s, &["package", "retract", "uploaded", "1.0.0"]);
     wait_within(PROMISE, "the retraction", || {
-        admin.list("uploaded").unwrap().version("1.0.0").unwrap().retracted
+        admin
+            .list("uploaded")
+            .unwrap()
+            .version("1.0.0")
+            .unwrap()
+            .retracted
     });
     assert!(s.state.index_reloads() > before);
     let metrics = admin.get_api("metrics").unwrap();
