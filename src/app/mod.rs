@@ -45,6 +45,10 @@ pub struct AppState {
     /// Where sync passes build archives: every core, bounded memory, shared by the
     /// passes running at once.
     pub builders: release::Builders,
+    /// The database's counters as of the first index build.
+    loaded: live::Seen,
+    /// Rebuilds of the whole index after a change to the catalog (app/live.rs).
+    index_reloads: std::sync::atomic::AtomicU64,
 }
 
 pub use crate::clock::now;
@@ -69,6 +73,9 @@ impl AppState {
     fn open_with(config: Config, compete: bool) -> Result<Arc<AppState>, store::Error> {
         let store = Arc::new(Store::open_configured(&config, compete)?);
         report_conflicts(&config, &store)?;
+        // Read before the build, so the watcher starts from what this index holds
+        // instead of rebuilding it at once (app/live.rs).
+        let loaded = live::Seen::read(&store.changes)?;
         let index = Index::load(
             &config,
             store.catalog.as_ref(),
@@ -89,7 +96,16 @@ impl AppState {
             index_update: Default::default(),
             deliveries: Default::default(),
             builders: release::Builders::for_this_machine(),
+            loaded,
+            index_reloads: Default::default(),
         }))
+    }
+
+    /// How many times the whole index was rebuilt because the catalog changed
+    /// (`tagpub_index_reloads_total`).
+    pub fn index_reloads(&self) -> u64 {
+        self.index_reloads
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The path of `base_url`, `/` or `/prefix/`.

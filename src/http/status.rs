@@ -162,6 +162,10 @@ pub async fn metrics(
     if config.upstream.is_some() {
         state.mirror.stats.render(&mut body);
     }
+    body.push_str(&format!(
+        "# HELP tagpub_index_reloads_total Rebuilds of the served index after another writer changed the catalog.\n# TYPE tagpub_index_reloads_total counter\ntagpub_index_reloads_total {}\n",
+        state.index_reloads()
+    ));
     let leader = u8::from(state.store.leader.role() != "follower");
     body.push_str(&format!(
         "# HELP tagpub_leader 1 when this replica syncs repositories (always with one replica), 0 for a follower.\n# TYPE tagpub_leader gauge\ntagpub_leader {leader}\n"

@@ -4,6 +4,14 @@
 //! cheap enough to do for every authenticated request. With PostgreSQL, every commit
 //! notifies a listening thread that bumps a counter in memory
 //! (store/postgres/live.rs), so reading it touches no database at all.
+//!
+//! Most commits change nothing that is served: token uses, web sessions, audit entries,
+//! upload staging. The catalog generation ([`Changes::catalog`]) moves only with the
+//! tables the served index is built from (`Index::load`, `index::settings`), so the
+//! daemon rebuilds its index only when it has to (app/live.rs). The database keeps it
+//! itself, so no writer (another process, an older command) can forget it: in SQLite
+//! triggers bump a one-row table in the writing transaction; PostgreSQL names the
+//! changed table in its notification.
 
 use super::{Error, sqlite};
 use rusqlite::Connection;
@@ -20,19 +28,55 @@ enum Counter {
     /// process, or by the store's other connections in this one) changes its count.
     Sqlite(Mutex<Connection>),
     /// Bumped by the listener of the shared database.
-    Notified(Arc<AtomicI64>),
+    Notified(Arc<AtomicI64>, Arc<AtomicI64>),
+}
+
+/// The tables the served index is built from: versions and who owns a name
+/// (`Catalog::each_summary`), the state of uploaded packages (`Publishing::packages`).
+pub(super) const CATALOG_TABLES: &[&str] = &[
+    "versions",
+    "package_sources",
+    "uploaded_packages",
+    "uploaders",
+    "retractions",
+];
+
+/// The SQLite generation of the catalog: one row, bumped by a trigger on every row
+/// written to a table of [`CATALOG_TABLES`], in the writer's transaction.
+fn sqlite_generation_schema() -> String {
+    let mut sql = String::from(
+        "CREATE TABLE IF NOT EXISTS catalog_generation (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
+         INSERT OR IGNORE INTO catalog_generation (id, n) VALUES (1, 0);\n",
+    );
+    for table in CATALOG_TABLES {
+        for event in ["INSERT", "UPDATE", "DELETE"] {
+            let lower = event.to_lowercase();
+            sql.push_str(&format!(
+                "CREATE TRIGGER IF NOT EXISTS {table}_{lower}_generation AFTER {event} ON {table}
+                 BEGIN UPDATE catalog_generation SET n = n + 1 WHERE id = 1; END;\n"
+            ));
+        }
+    }
+    sql
 }
 
 impl Changes {
+    /// Opens the counter of the SQLite database at `path`, after the tables of
+    /// [`CATALOG_TABLES`] exist (the store opens it last); adds the catalog generation
+    /// to a database made before it.
     pub fn open(path: &Path) -> Result<Changes, Error> {
+        // In one write transaction: two processes opening a new database at once.
+        let schema = format!("BEGIN IMMEDIATE;\n{}COMMIT;", sqlite_generation_schema());
         Ok(Changes {
-            source: Counter::Sqlite(Mutex::new(sqlite::open_connection(path, "")?)),
+            source: Counter::Sqlite(Mutex::new(sqlite::open_connection(path, &schema)?)),
         })
     }
 
-    pub(super) fn counted(counter: Arc<AtomicI64>) -> Changes {
+    /// Counters bumped by the listener of the shared database: every commit, and those
+    /// that touched a table of [`CATALOG_TABLES`].
+    pub(super) fn counted(all: Arc<AtomicI64>, catalog: Arc<AtomicI64>) -> Changes {
         Changes {
-            source: Counter::Notified(counter),
+            source: Counter::Notified(all, catalog),
         }
     }
 
@@ -49,7 +93,24 @@ impl Changes {
                     doing: "reading the change counter",
                     source: Box::new(source),
                 }),
-            Counter::Notified(n) => Ok(n.load(Ordering::SeqCst)),
+            Counter::Notified(n, _) => Ok(n.load(Ordering::SeqCst)),
+        }
+    }
+
+    /// A number that differs from the one returned before whenever something the
+    /// served index is built from was committed in between. Read it after
+    /// [`Changes::counter`] and before reading the catalog: a commit in between is then
+    /// seen again, never missed.
+    pub fn catalog(&self) -> Result<i64, Error> {
+        match &self.source {
+            Counter::Sqlite(conn) => sqlite::lock(conn)
+                .prepare_cached("SELECT n FROM catalog_generation WHERE id = 1")
+                .and_then(|mut statement| statement.query_row([], |r| r.get(0)))
+                .map_err(|source| Error::Query {
+                    doing: "reading the catalog generation",
+                    source: Box::new(source),
+                }),
+            Counter::Notified(_, n) => Ok(n.load(Ordering::SeqCst)),
         }
     }
 }
@@ -87,5 +148,43 @@ mod tests {
         let other = Store::open(dir.path()).unwrap();
         other.tokens.revoke_token("tk_1", 2).unwrap();
         assert_ne!(store.changes.counter().unwrap(), after_token);
+    }
+
+    #[test]
+    fn only_writes_to_what_the_index_reads_move_the_catalog_generation() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let other = Store::open(dir.path()).unwrap();
+        let catalog = store.changes.catalog().unwrap();
+        let counter = store.changes.counter().unwrap();
+        other
+            .tokens
+            .insert_token(&TokenRecord {
+                id: "tk_1".into(),
+                member: "a@b.c".into(),
+                name: String::new(),
+                hash: "h".into(),
+                created: 1,
+                last_used: None,
+                expires: None,
+                revoked: None,
+            })
+            .unwrap();
+        other.tokens.touch_tokens(&[("tk_1".into(), 5)]).unwrap();
+        assert_ne!(store.changes.counter().unwrap(), counter);
+        assert_eq!(store.changes.catalog().unwrap(), catalog, "token writes");
+        other
+            .publishing
+            .create_package("pkg", "a@b.c", &[], 1)
+            .unwrap();
+        let created = store.changes.catalog().unwrap();
+        assert_ne!(created, catalog, "a new uploaded package");
+        assert!(
+            other
+                .publishing
+                .set_retracted("pkg", "1.0.0", true)
+                .unwrap()
+        );
+        assert_ne!(store.changes.catalog().unwrap(), created, "a retraction");
     }
 }

@@ -419,7 +419,7 @@ impl Store {
         })?;
         let pg = Postgres::open(url)?;
         let blobs = FileBlobs::open(&data_dir.join("archives"))?;
-        let (counter, wakes) = postgres::live::listen(url);
+        let (counter, catalog, wakes) = postgres::live::listen(url);
         let leader = if compete {
             Leadership::compete(url)
         } else {
@@ -431,7 +431,7 @@ impl Store {
             tokens: Box::new(pg.clone()),
             publishing: Box::new(pg.clone()),
             sessions: Box::new(pg.clone()),
-            changes: Changes::counted(counter),
+            changes: Changes::counted(counter, catalog),
             leader,
             shared: Some(pg),
             wakes: Some(wakes),

@@ -107,5 +107,68 @@ fn a_retraction_with_the_command_line_is_served_within_a_second() {
     wait_within(PROMISE, "the discontinuation", || listed(&admin).1);
 }
 
+/// Long enough for the watcher (app/live.rs) to look at the database a few times.
+const A_FEW_CHECKS: Duration = Duration::from_millis(1500);
+
+#[test]
+fn token_writes_rebuild_nothing_but_a_retraction_by_the_command_line_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _git) = registry(dir.path());
+    let (admin, _) = as_member(&s, "admin@acme.dev");
+    admin
+        .publish(&package_archive("uploaded", "1.0.0", ""))
+        .unwrap();
+    std::thread::sleep(A_FEW_CHECKS);
+    let before = s.state.index_reloads();
+    // Writes that change nothing served, by this process and by another one: token
+    // uses flushed, a new token, a revoked one (which still fails at once).
+    let (alice, _) = as_member(&s, "alice@acme.dev");
+    assert_eq!(alice.get_api("api/packages/gitpkg").unwrap().status, 200);
+    s.state.flush_token_uses().unwrap();
+    let (bob, id) = as_member(&s, "alice@acme.dev");
+    assert_eq!(bob.get_api("api/packages/gitpkg").unwrap().status, 200);
+    tagpub(&s, &["token", "revoke", &id]);
+    assert_eq!(bob.get_api("api/packages/gitpkg").unwrap().status, 401);
+    std::thread::sleep(A_FEW_CHECKS);
+    assert_eq!(
+        s.state.index_reloads(),
+        before,
+        "token writes rebuilt the index"
+    );
+    tagpub(&s, &["package", "retract", "uploaded", "1.0.0"]);
+    wait_within(PROMISE, "the retraction", || {
+        admin
+            .list("uploaded")
+            .unwrap()
+            .version("1.0.0")
+            .unwrap()
+            .retracted
+    });
+    assert!(s.state.index_reloads() > before);
+    let metrics = admin.get_api("metrics").unwrap();
+    assert!(
+        metrics.text().contains(&format!(
+            "tagpub_index_reloads_total {}",
+            s.state.index_reloads()
+        )),
+        "{}",
+        metrics.text()
+    );
+}
+
+#[test]
+fn a_daemon_starting_does_not_rebuild_the_index_it_just_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = GitRepo::init();
+    git.release("gitpkg", "1.0.0", "v1.0.0");
+    {
+        let first = start(dir.path(), "", &config(&git));
+        first.sync();
+    }
+    let s = start(dir.path(), "", &config(&git));
+    std::thread::sleep(A_FEW_CHECKS);
+    assert_eq!(s.state.index_reloads(), 0);
+}
+
 /// A second is the promise; a few more absorb a busy machine.
 const PROMISE: Duration = Duration::from_secs(5);

@@ -3,6 +3,8 @@
 //!
 //! - changes: `LISTEN tagpub_changes` bumps an in-memory counter
 //!   ([`crate::store::Changes`]); the hot path reads the counter, never the database.
+//!   A notification names the table written (schema.rs, version 2): one the served
+//!   index is built from bumps the catalog counter too.
 //!   The connection is checked every [`CHECK_EVERY`]; a lost one is re-opened, and
 //!   re-opening counts as a change (what happened meanwhile was not heard).
 //! - wake-ups: `LISTEN tagpub_wake` carries a repository key from a replica that got a
@@ -13,6 +15,7 @@
 //!   a leader that cannot reach the database steps down at its next check.
 
 use super::{LEADER_LOCK, parse_url};
+use crate::store::changes::CATALOG_TABLES;
 use postgres::fallible_iterator::FallibleIterator;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -49,24 +52,45 @@ impl Wakes {
 
 /// Starts listening; the counter is bumped for every notified commit. The thread
 /// ends once `counter` is dropped.
-pub fn listen(url: &str) -> (Arc<AtomicI64>, Wakes) {
+pub fn listen(url: &str) -> (Arc<AtomicI64>, Arc<AtomicI64>, Wakes) {
     let counter = Arc::new(AtomicI64::new(0));
+    let catalog = Arc::new(AtomicI64::new(0));
     let (tx, rx) = mpsc::unbounded_channel();
     let weak = Arc::downgrade(&counter);
+    let weak_catalog = Arc::downgrade(&catalog);
     let url = url.to_string();
     std::thread::Builder::new()
         .name("tagpub-listen".into())
-        .spawn(move || listen_loop(&url, &weak, &tx))
+        .spawn(move || listen_loop(&url, &weak, &weak_catalog, &tx))
         .expect("a thread can be started");
     (
         counter,
+        catalog,
         Wakes {
             receiver: Mutex::new(Some(rx)),
         },
     )
 }
 
-fn listen_loop(url: &str, counter: &Weak<AtomicI64>, wakes: &mpsc::UnboundedSender<String>) {
+/// Whether a notification of `tagpub_changes` with `payload` may change the served
+/// index: a table of [`CATALOG_TABLES`], or no table named (a database still at schema
+/// version 1, while another replica migrates it).
+fn touches_catalog(payload: &str) -> bool {
+    payload.is_empty() || CATALOG_TABLES.contains(&payload)
+}
+
+fn bump(counter: &Weak<AtomicI64>) {
+    if let Some(c) = counter.upgrade() {
+        c.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn listen_loop(
+    url: &str,
+    counter: &Weak<AtomicI64>,
+    catalog: &Weak<AtomicI64>,
+    wakes: &mpsc::UnboundedSender<String>,
+) {
     let mut lost = false;
     while counter.strong_count() > 0 {
         let mut client = match connect(url) {
@@ -89,6 +113,7 @@ fn listen_loop(url: &str, counter: &Weak<AtomicI64>, wakes: &mpsc::UnboundedSend
             info!("listening for changes from other replicas again");
         }
         // Whatever was committed while nobody listened: everything may have changed.
+        bump(catalog);
         let Some(c) = counter.upgrade() else { return };
         c.fetch_add(1, Ordering::SeqCst);
         drop(c);
@@ -99,12 +124,19 @@ fn listen_loop(url: &str, counter: &Weak<AtomicI64>, wakes: &mpsc::UnboundedSend
                     Ok(n) if n.channel() == "tagpub_wake" => {
                         let _ = wakes.send(n.payload().to_string());
                     }
-                    Ok(_) => match counter.upgrade() {
-                        Some(c) => {
-                            c.fetch_add(1, Ordering::SeqCst);
+                    Ok(n) => {
+                        // The catalog first: a reader that sees the commit counted
+                        // then finds the catalog moved too.
+                        if touches_catalog(n.payload()) {
+                            bump(catalog);
                         }
-                        None => return,
-                    },
+                        match counter.upgrade() {
+                            Some(c) => {
+                                c.fetch_add(1, Ordering::SeqCst);
+                            }
+                            None => return,
+                        }
+                    }
                     Err(_) => {
                         alive = false;
                         break;

@@ -7,7 +7,7 @@ use super::{Error, MIGRATION_LOCK, q};
 
 /// Each version's statements, in order; a released version is never edited, a change
 /// is a new one.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 const V1: &str = r#"
 CREATE TABLE versions (
@@ -152,6 +152,19 @@ BEGIN
         EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %I
             FOR EACH STATEMENT EXECUTE FUNCTION tagpub_changed()', t || '_changed', t);
     END LOOP;
+END
+$$;
+"#;
+
+/// Notifications name the table written, so that a replica rebuilds its served index
+/// only for the tables it is built from (store/changes.rs), not for token uses or
+/// sessions. PostgreSQL folds identical notifications of one transaction into one, so
+/// a transaction sends one per table written.
+const V2: &str = r#"
+CREATE OR REPLACE FUNCTION tagpub_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('tagpub_changes', TG_TABLE_NAME);
+    RETURN NULL;
 END
 $$;
 "#;

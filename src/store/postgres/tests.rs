@@ -98,7 +98,7 @@ fn replicas_starting_together_apply_each_migration_once() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(versions, [1]);
+    assert_eq!(versions, [1, 2]);
     // A schema from a newer tagpub is refused, not used.
     pg.conn()
         .unwrap()
@@ -292,6 +292,53 @@ fn a_commit_on_one_replica_is_heard_by_the_other_within_a_second() {
         b.tokens.token_by_id("tk_1").unwrap().unwrap().revoked,
         Some(5)
     );
+}
+
+/// Token writes move the commit counter only; a retraction moves the catalog's too,
+/// so a replica rebuilds its index for the second only (app/live.rs).
+#[test]
+fn only_a_catalog_write_moves_the_catalog_counter_of_another_replica() {
+    let Some(db) = TestDb::new("only_a_catalog_write_moves_the_catalog_counter_of_another_replica")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let a = Store::open_postgres(&db.url, &dir.path().join("a"), false).unwrap();
+    let b = Store::open_postgres(&db.url, &dir.path().join("b"), false).unwrap();
+    a.publishing.create_package("pkg", "a@b.c", &[], 1).unwrap();
+    // Settled: the listener connected and heard the creation.
+    let settled = || loop {
+        let first = (b.changes.counter().unwrap(), b.changes.catalog().unwrap());
+        std::thread::sleep(Duration::from_millis(1500));
+        if first == (b.changes.counter().unwrap(), b.changes.catalog().unwrap()) && first.0 > 0 {
+            return first;
+        }
+    };
+    let (counter, catalog) = settled();
+    a.tokens.insert_token(&token("tk_1")).unwrap();
+    a.tokens.touch_tokens(&[("tk_1".to_string(), 7)]).unwrap();
+    let heard = Instant::now();
+    while b.changes.counter().unwrap() < counter + 2 {
+        assert!(
+            heard.elapsed() < Duration::from_secs(2),
+            "token writes not heard"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        b.changes.catalog().unwrap(),
+        catalog,
+        "token writes are no catalog change"
+    );
+    assert!(a.publishing.set_retracted("pkg", "1.0.0", true).unwrap());
+    let heard = Instant::now();
+    while b.changes.catalog().unwrap() == catalog {
+        assert!(
+            heard.elapsed() < Duration::from_secs(2),
+            "the retraction was not heard as a catalog change"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 #[test]
