@@ -70,19 +70,32 @@ impl StoreSettings {
             .into_iter()
             .collect();
         if let Some(s3) = &self.s3 {
-            for (key, var) in [
-                ("access_key_env", &s3.access_key_env),
-                ("secret_key_env", &s3.secret_key_env),
-            ] {
-                if std::env::var_os(var).is_none_or(|v| v.is_empty()) {
-                    out.push(format!(
-                        "store.archives.s3.{key}: the environment variable {var} is not set or empty, so the bucket {} cannot be reached; set {var} where tagpub runs",
-                        s3.bucket
-                    ));
-                }
-            }
+            out.extend(
+                [false, true]
+                    .into_iter()
+                    .filter_map(|secret| s3.key(secret).err()),
+            );
         }
         out
+    }
+}
+
+impl S3Settings {
+    /// The access key (`secret: false`) or the secret key, read from the environment now;
+    /// an unset or empty variable is a message naming it.
+    pub fn key(&self, secret: bool) -> Result<String, String> {
+        let (key, var) = if secret {
+            ("secret_key_env", &self.secret_key_env)
+        } else {
+            ("access_key_env", &self.access_key_env)
+        };
+        match std::env::var(var) {
+            Ok(v) if !v.is_empty() => Ok(v),
+            _ => Err(format!(
+                "store.archives.s3.{key}: the environment variable {var} is not set or empty, so the bucket {} cannot be reached; set {var} where tagpub runs",
+                self.bucket
+            )),
+        }
     }
 }
 

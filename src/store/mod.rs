@@ -345,19 +345,14 @@ pub struct Store {
 /// The archive store of `store.archives.s3`, its keys read from the environment now,
 /// checked by listing its prefix so that wrong settings stop start-up with a message.
 pub fn open_s3(settings: &crate::config::S3Settings, data_dir: &Path) -> Result<S3Blobs, Error> {
-    let key = |name: &str, var: &str| match std::env::var(var) {
-        Ok(v) if !v.is_empty() => Ok(v),
-        _ => Err(Error::Settings(format!(
-            "store.archives.s3.{name}: the environment variable {var} is not set or empty, so the bucket {} cannot be reached; set {var} where tagpub runs",
-            settings.bucket
-        ))),
-    };
+    let access_key = settings.key(false).map_err(Error::Settings)?;
+    let secret_key = settings.key(true).map_err(Error::Settings)?;
     let location = S3Location {
         bucket: settings.bucket.clone(),
         endpoint: settings.endpoint.as_str().trim_end_matches('/').to_string(),
         region: settings.region.clone(),
-        access_key: key("access_key_env", &settings.access_key_env)?,
-        secret_key: key("secret_key_env", &settings.secret_key_env)?,
+        access_key,
+        secret_key,
         prefix: settings.prefix.clone(),
     };
     let blobs = S3Blobs::open(&location, &data_dir.join("s3-cache"))?;
