@@ -62,12 +62,15 @@ pub enum Command {
     Mirror(mirror::MirrorCommand),
 }
 
-/// Logs go to stderr; `RUST_LOG` overrides the default level (info).
+/// Logs go to stderr, coloured on a terminal; `RUST_LOG` overrides the default level
+/// (info).
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,gix=warn"));
+    // Colours only on a terminal: a log file or the journal gets plain text.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .try_init();
 }

@@ -224,6 +224,12 @@ fn trace_logging_into_the_config_directory_does_not_feed_the_config_watch() {
     let text = wait_for_text(&log, "reloaded", 3);
     daemon.kill().unwrap();
     daemon.wait().unwrap();
+    // A log that is not a terminal is plain text, without colour codes.
+    assert!(
+        !text.contains('\u{1b}'),
+        "escape codes in a log file: {}",
+        last_chars(&text, 400)
+    );
     // Events of the watch were logged (trace), but none about another file.
     assert!(
         text.contains("inotify") || !cfg!(target_os = "linux"),
