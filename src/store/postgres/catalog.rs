@@ -14,7 +14,7 @@ const SOURCE_OF_ROW: &str =
     "(CASE WHEN versions.uploader IS NULL THEN versions.source_repo ELSE '' END)";
 
 /// Joins each version to its package's owner: only versions from the owner are served.
-const SERVED: &str = "JOIN package_sources s ON s.name = lower(versions.package) AND s.source = (CASE WHEN versions.uploader IS NULL THEN versions.source_repo ELSE '' END)";
+pub(super) const SERVED: &str = "JOIN package_sources s ON s.name = lower(versions.package) AND s.source = (CASE WHEN versions.uploader IS NULL THEN versions.source_repo ELSE '' END)";
 
 const VERSION_COLUMNS: &str = "versions.package, versions.version, versions.sha256, versions.pubspec_json, versions.archive_size, versions.published, versions.source_repo, versions.source_tag, versions.source_commit, versions.uploader";
 

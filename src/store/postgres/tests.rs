@@ -98,7 +98,7 @@ fn replicas_starting_together_apply_each_migration_once() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(versions, [1, 2]);
+    assert_eq!(versions, [1, 2, 3]);
     // A schema from a newer tagpub is refused, not used.
     pg.conn()
         .unwrap()
@@ -463,4 +463,38 @@ fn a_publication_is_written_whole_or_not_at_all() {
     assert_eq!(pg.audit_log(None, 10).unwrap().len(), 1);
     assert!(pg.upload("u2").unwrap().unwrap().outcome.is_some());
     assert_eq!(pg.staged_archives().unwrap().get("u2").unwrap(), None);
+}
+
+#[test]
+fn finding_a_names_owner_can_use_an_index_of_versions() {
+    let Some(db) = TestDb::new("finding_a_names_owner_can_use_an_index_of_versions") else {
+        return;
+    };
+    let pg = Postgres::open(&db.url).unwrap();
+    pg.add_version(&from("a", "shared_pkg", "1.0.0"), None)
+        .unwrap();
+    let mut conn = pg.conn().unwrap();
+    // On a table this small a scan is cheapest; forbid it to see what else there is.
+    conn.batch_execute("SET enable_seqscan = off").unwrap();
+    let plan: Vec<String> = conn
+        .query(
+            &format!(
+                "EXPLAIN SELECT versions.package FROM versions {} WHERE s.name = lower($1)
+                 ORDER BY versions.published, versions.seq LIMIT 1",
+                super::catalog::SERVED
+            ),
+            &[&"SHARED_pkg"],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(
+        plan.iter().any(|l| l.contains("versions_package_lower")),
+        "{plan:#?}"
+    );
+    assert!(matches!(
+        pg.owner("SHARED_pkg").unwrap(),
+        Some(Source::Git { repo, .. }) if repo == "a"
+    ));
 }

@@ -146,3 +146,36 @@ fn names_held_by_a_repository_are_replaced_and_an_unread_one_is_marked_read() {
     assert_eq!(names["a"].iter().collect::<Vec<_>>(), ["y"]);
     assert!(names["b"].is_empty());
 }
+
+#[test]
+fn finding_a_names_owner_reads_an_index_not_every_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.sqlite3");
+    let cat = SqliteCatalog::open(&path).unwrap();
+    cat.add_version(&from("a", "1.0.0"), None).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let plan: Vec<String> = conn
+        .prepare(&format!(
+            "EXPLAIN QUERY PLAN SELECT versions.package FROM versions {} WHERE s.name = ?1
+             ORDER BY published, versions.rowid LIMIT 1",
+            super::SERVED
+        ))
+        .unwrap()
+        .query_map(["SHARED_pkg"], |r| r.get::<_, String>(3))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(
+        plan.iter()
+            .any(|step| step.starts_with("SEARCH versions USING INDEX")),
+        "{plan:#?}"
+    );
+    assert_eq!(
+        cat.owner("SHARED_pkg").unwrap(),
+        Some(Source::Git {
+            repo: "a".into(),
+            tag: "v1.0.0".into(),
+            commit: "c".into()
+        })
+    );
+}
