@@ -88,32 +88,25 @@ impl<'a> InOrder<'a> {
         }
         let _end = End(self, at);
         let config = &self.repositories[at];
-        sync_repository_then(
-            config,
-            self.repositories,
-            store,
-            mirrors,
-            builders,
-            || {
-                self.set(at, Stage::NamesRecorded);
-                self.wait(Stage::NamesRecorded, |j| j < at);
-                let names = store.catalog.names_by_repo()?;
-                let folded = |key: &str| -> BTreeSet<String> {
-                    names
-                        .get(key)
-                        .into_iter()
-                        .flatten()
-                        .map(|n| n.to_ascii_lowercase())
-                        .collect()
-                };
-                let mine = folded(&config.key);
-                let sharing: Vec<bool> = self.repositories[..at]
-                    .iter()
-                    .map(|other| !folded(&other.key).is_disjoint(&mine))
-                    .collect();
-                self.wait(Stage::Ended, |j| sharing.get(j).copied().unwrap_or(false));
-                Ok(())
-            },
-        )
+        sync_repository_then(config, self.repositories, store, mirrors, builders, || {
+            self.set(at, Stage::NamesRecorded);
+            self.wait(Stage::NamesRecorded, |j| j < at);
+            let names = store.catalog.names_by_repo()?;
+            let folded = |key: &str| -> BTreeSet<String> {
+                names
+                    .get(key)
+                    .into_iter()
+                    .flatten()
+                    .map(|n| n.to_ascii_lowercase())
+                    .collect()
+            };
+            let mine = folded(&config.key);
+            let sharing: Vec<bool> = self.repositories[..at]
+                .iter()
+                .map(|other| !folded(&other.key).is_disjoint(&mine))
+                .collect();
+            self.wait(Stage::Ended, |j| sharing.get(j).copied().unwrap_or(false));
+            Ok(())
+        })
     }
 }
