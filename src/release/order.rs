@@ -11,6 +11,9 @@
 //!    ended, so that whether it stored a version of the name first is known, as it
 //!    would be in a serial run.
 //!
+//! A pass that reaches its claims after an earlier repository's pass failed (a store
+//! error) stops there, claiming nothing: a serial run would have stopped before it.
+//!
 //! Passes that share no name then run side by side, and a later repository never
 //! claims a name an earlier one holds: its claims see what a serial run's would. Waits
 //! point only at earlier repositories, and passes start in registry.yaml order, so the
@@ -29,6 +32,8 @@ enum Stage {
     Waiting,
     NamesRecorded,
     Ended,
+    /// Ended with an error.
+    Failed,
 }
 
 /// The passes of one run over `repositories`, started in their order.
@@ -88,25 +93,30 @@ impl<'a> InOrder<'a> {
         }
         let _end = End(self, at);
         let config = &self.repositories[at];
-        sync_repository_then(config, self.repositories, store, mirrors, builders, || {
-            self.set(at, Stage::NamesRecorded);
-            self.wait(Stage::NamesRecorded, |j| j < at);
-            let names = store.catalog.names_by_repo()?;
-            let folded = |key: &str| -> BTreeSet<String> {
-                names
-                    .get(key)
-                    .into_iter()
-                    .flatten()
-                    .map(|n| n.to_ascii_lowercase())
-                    .collect()
-            };
-            let mine = folded(&config.key);
-            let sharing: Vec<bool> = self.repositories[..at]
-                .iter()
-                .map(|other| !folded(&other.key).is_disjoint(&mine))
-                .collect();
-            self.wait(Stage::Ended, |j| sharing.get(j).copied().unwrap_or(false));
-            Ok(())
-        })
+        let result =
+            sync_repository_then(config, self.repositories, store, mirrors, builders, || {
+                self.set(at, Stage::NamesRecorded);
+                self.wait(Stage::NamesRecorded, |j| j < at);
+                let names = store.catalog.names_by_repo()?;
+                let folded = |key: &str| -> BTreeSet<String> {
+                    names
+                        .get(key)
+                        .into_iter()
+                        .flatten()
+                        .map(|n| n.to_ascii_lowercase())
+                        .collect()
+                };
+                let mine = folded(&config.key);
+                let sharing: Vec<bool> = self.repositories[..at]
+                    .iter()
+                    .map(|other| !folded(&other.key).is_disjoint(&mine))
+                    .collect();
+                self.wait(Stage::Ended, |j| sharing.get(j).copied().unwrap_or(false));
+                Ok(!self.stages()[..at].contains(&Stage::Failed))
+            });
+        if result.is_err() {
+            self.set(at, Stage::Failed);
+        }
+        result
     }
 }
