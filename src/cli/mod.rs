@@ -39,7 +39,7 @@ pub enum Command {
     /// Run the daemon: sync repositories, watch for changes, serve HTTP.
     Serve(serve::ServeArgs),
     /// One pass: fetch every repository, ingest new tags, print a summary, exit.
-    Sync,
+    Sync(sync::SyncArgs),
     /// Validate the config and report which tags would be served or rejected, and why,
     /// without writing anything.
     Check,
@@ -79,7 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let load = || tagpub_config(&args.config);
     match args.command {
         Command::Serve(a) => serve::run(load()?, a),
-        Command::Sync => sync::run(load()?),
+        Command::Sync(a) => sync::run(load()?, a),
         Command::Check => check::run(load()?),
         Command::Token(t) => token::run(load()?, t),
         Command::Package(p) => package::run(load()?, p),

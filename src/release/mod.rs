@@ -6,7 +6,8 @@
 //! from the store is rebuilt from the recorded commit and must come out byte-identical.
 //! A package name comes from one source; `claim` decides which when several hold it.
 //! A pass builds its new archives on every core (`builds`) and stores them in batches,
-//! reporting a version only once it is durable (`commit`).
+//! reporting a version only once it is durable (`commit`). `tagpub sync` runs passes over
+//! several repositories at once, deciding claims as a serial run would (`order`).
 
 mod builds;
 mod candidate;
@@ -14,6 +15,7 @@ mod check;
 pub mod claim;
 mod commit;
 mod ingest;
+mod order;
 mod plan;
 mod rebuild;
 mod sync;
@@ -21,5 +23,6 @@ mod sync;
 pub use builds::Builders;
 pub use candidate::{Rejection, Release, evaluate};
 pub use check::{check_repository, resolve_names};
+pub use order::InOrder;
 pub use plan::{Candidate, PackagePlan, plan};
 pub use sync::{Opened, RepoReport, TagProblem, mirror_dir, open_repository, sync_repository};

@@ -150,6 +150,20 @@ pub fn sync_repository(
     mirrors: &Path,
     builders: &Builders,
 ) -> Result<RepoReport, crate::store::Error> {
+    sync_repository_then(config, repositories, store, mirrors, builders, || Ok(true))
+}
+
+/// [`sync_repository`], calling `before_claims` once this repository's package names
+/// are recorded and before any of them is claimed (release/order.rs waits there); when
+/// it answers `false`, the pass stops there.
+pub(super) fn sync_repository_then(
+    config: &Repository,
+    repositories: &[Repository],
+    store: &Store,
+    mirrors: &Path,
+    builders: &Builders,
+    before_claims: impl FnOnce() -> Result<bool, crate::store::Error>,
+) -> Result<RepoReport, crate::store::Error> {
     let mut report = RepoReport {
         repo: config.url.display(),
         ..Default::default()
@@ -213,6 +227,9 @@ pub fn sync_repository(
     held.sort();
     held.dedup();
     store.catalog.record_names(&config.key, Some(&held))?;
+    if !before_claims()? {
+        return Ok(report);
+    }
 
     let mut claims = Claims::new(config, repositories);
     let mut pass = Pass {

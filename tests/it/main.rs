@@ -23,6 +23,7 @@ mod repositories;
 mod s3_store;
 mod serving;
 mod support_selftest;
+mod sync_jobs;
 mod tag_history;
 mod tags_to_versions;
 mod token_rules;
