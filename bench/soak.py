@@ -365,6 +365,14 @@ def proc_sample(pid):
     }
 
 
+def heap_sample(base, admin_token):
+    """jemalloc's allocated and resident MiB from the daemon's metrics (NaN when absent):
+    resident growing while allocated stays flat is memory kept back, not data."""
+    status, body, _ = get(base + "metrics", {"Authorization": f"Bearer {admin_token}"})
+    found = dict(re.findall(r"^tagpub_heap_(allocated|resident)_bytes (\d+)$", body.decode(), re.M)) if status == 200 else {}
+    return {k: int(found[k]) / 2**20 if k in found else float("nan") for k in ("allocated", "resident")}
+
+
 def run_chunk(delay_ms, env, url):
     cmd = ["nice", "-n", str(NICE), "wrk", "-t2", f"-c{CONNECTIONS}", f"-d{INTERVAL}s",
            "--timeout", "5s", "-s", os.path.join(HERE, "soak.lua"), url]
@@ -427,6 +435,7 @@ def main():
             time.sleep(INTERVAL / 2)
             server.alive()
             sample = proc_sample(pid)
+            heap = heap_sample(server.base, admin_token)
             out = chunk.communicate(timeout=INTERVAL + 30)[0].decode()
             r = parse_chunk(out)
             events = side.take()
@@ -436,6 +445,8 @@ def main():
                 "rss_mib": round(sample["rss_mib"], 1),
                 "fds": sample["fds"],
                 "threads": sample["threads"],
+                "heap_allocated_mib": round(heap["allocated"], 1),
+                "heap_resident_mib": round(heap["resident"], 1),
                 "requests": int(r["requests"]),
                 "rps": round(rps),
                 "p50_ms": round(r["p50_us"] / 1000, 3),
@@ -454,7 +465,7 @@ def main():
             }
             rows.append(row)
             say(f"{i + 1}/{intervals} {row['rps']} req/s p50 {row['p50_ms']} ms p99 "
-                f"{row['p99_ms']} ms, RSS {row['rss_mib']} MiB, {row['fds']} fds, "
+                f"{row['p99_ms']} ms, RSS {row['rss_mib']} MiB (heap {row['heap_allocated_mib']}), {row['fds']} fds, "
                 f"errors {row['http_errors'] + row['side_errors']}")
             if rps > 0:
                 # The pause that was used made `rps`: scale the time per request towards
@@ -555,7 +566,9 @@ def plot(path, rows, warmup_s, peak, target):
     t = [r["t_s"] / 60 for r in rows]
     fig, axes = plt.subplots(4, 1, figsize=(8, 8), sharex=True)
     series = [
-        ("RSS (MiB)", [("VmRSS", [r["rss_mib"] for r in rows])]),
+        ("RSS (MiB)", [("VmRSS", [r["rss_mib"] for r in rows]),
+                       ("heap resident", [r["heap_resident_mib"] for r in rows]),
+                       ("heap allocated", [r["heap_allocated_mib"] for r in rows])]),
         ("open descriptors", [("fds", [r["fds"] for r in rows])]),
         ("latency (ms)", [("p99", [r["p99_ms"] for r in rows]), ("p50", [r["p50_ms"] for r in rows])]),
         ("requests/s", [("done", [r["rps"] for r in rows])]),

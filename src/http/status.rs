@@ -166,6 +166,7 @@ pub async fn metrics(
         "# HELP tagpub_index_reloads_total Rebuilds of the served index after another writer changed the catalog.\n# TYPE tagpub_index_reloads_total counter\ntagpub_index_reloads_total {}\n",
         state.index_reloads()
     ));
+    heap_metrics(&mut body);
     let leader = u8::from(state.store.leader.role() != "follower");
     body.push_str(&format!(
         "# HELP tagpub_leader 1 when this replica syncs repositories (always with one replica), 0 for a follower.\n# TYPE tagpub_leader gauge\ntagpub_leader {leader}\n"
@@ -205,5 +206,21 @@ fn is_scraper(metrics: &crate::config::Metrics, headers: &HeaderMap) -> bool {
             warn!(var = %var, "metrics.token_env names {var}, which is not set; only admins can read metrics");
             false
         }
+    }
+}
+
+/// jemalloc's own counts, when it is the allocator (the `tagpub` binary): what the
+/// program holds, and what the allocator keeps resident for it. Resident growing while
+/// allocated stays flat is memory kept back, not data; both growing is data.
+fn heap_metrics(body: &mut String) {
+    use tikv_jemalloc_ctl::{epoch, stats};
+    let counts =
+        epoch::advance().and_then(|_| Ok((stats::allocated::read()?, stats::resident::read()?)));
+    if let Ok((allocated, resident)) = counts
+        && allocated > 0
+    {
+        body.push_str(&format!(
+            "# HELP tagpub_heap_allocated_bytes Bytes the daemon holds in allocations (jemalloc).\n# TYPE tagpub_heap_allocated_bytes gauge\ntagpub_heap_allocated_bytes {allocated}\n# HELP tagpub_heap_resident_bytes Bytes of memory jemalloc keeps resident, allocations and its own overhead and kept-back pages included.\n# TYPE tagpub_heap_resident_bytes gauge\ntagpub_heap_resident_bytes {resident}\n"
+        ));
     }
 }

@@ -243,3 +243,33 @@ fn trace_logging_into_the_config_directory_does_not_feed_the_config_watch() {
         assert!(seen.is_empty(), "the watch saw {other}: {seen:#?}");
     }
 }
+
+#[test]
+fn the_daemons_metrics_say_what_its_allocator_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("registry.yaml");
+    std::fs::write(
+        &config,
+        "base_url: http://127.0.0.1:1/\ndata_dir: data\nmetrics: {public: true}\nrepositories: []\n",
+    )
+    .unwrap();
+    let mut daemon = support::daemon::Daemon::start(&config, &["--listen", "127.0.0.1:0"], &[]);
+    let metrics = daemon.client().get("metrics").unwrap();
+    assert_eq!(metrics.status, 200);
+    let text = String::from_utf8(metrics.body).unwrap();
+    let value = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+            .parse()
+            .unwrap()
+    };
+    let (allocated, resident) = (
+        value("tagpub_heap_allocated_bytes"),
+        value("tagpub_heap_resident_bytes"),
+    );
+    // The binary's allocator holds at least the config, the index and the runtime.
+    assert!(allocated > 100_000, "{allocated}");
+    assert!(resident >= allocated, "{resident} < {allocated}");
+    daemon.stop();
+}
