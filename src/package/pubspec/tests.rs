@@ -306,3 +306,15 @@ fn messages_say_how_to_fix() {
     assert!(messages[1].contains("(git, path)"), "{}", messages[1]);
     assert!(messages[2].contains("sdk: flutter"), "{}", messages[2]);
 }
+
+#[test]
+fn a_number_reads_back_from_the_served_json_as_it_was_parsed() {
+    // Found by fuzzing: serde_json's fast float parser read 2.2222222222222223e108 back
+    // one unit off, so the catalog's copy of a pubspec could differ from the parsed one.
+    let spec = ok(
+        "name: flow\nversion: 0.0.1\nx: 2222222222222222222222222222222222222277777777777777777777777777777777777777777777777777777777777772222222222\n",
+    );
+    let served = serde_json::to_string(&spec.json).unwrap();
+    let reread: serde_json::Value = serde_json::from_str(&served).unwrap();
+    assert_eq!(reread, spec.json, "{served}");
+}
