@@ -90,27 +90,8 @@ pub fn run(config: Config, args: SyncArgs) -> anyhow::Result<ExitCode> {
             }
             // Every report whose predecessors are all printed, in order.
             while let Some(Some(Ok(report))) = results.get(printed) {
-                let name = repositories[printed].url.display();
-                let print = |line: String| match &bar {
-                    Some(b) => b.println(line),
-                    None => println!("{line}"),
-                };
-                if let Some(e) = &report.fetch_error {
-                    failed += 1;
-                    print(format!("{name}: fetch failed: {e}"));
-                }
-                for (package, version, tag) in &report.new_versions {
-                    print(format!("{name}: new {package} {version} (tag {tag})"));
-                }
-                for p in &report.rejected {
-                    print(format!(
-                        "{name}: rejected tag {} of {}: {}",
-                        p.tag, p.package, p.reason
-                    ));
-                }
-                for w in &report.warnings {
-                    print(format!("{name}: warning: {w}"));
-                }
+                print_report(&repositories[printed].url.display(), report, bar.as_ref());
+                failed += usize::from(report.fetch_error.is_some());
                 new_versions += report.new_versions.len();
                 rejected += report.rejected.len();
                 printed += 1;
@@ -134,4 +115,27 @@ pub fn run(config: Config, args: SyncArgs) -> anyhow::Result<ExitCode> {
         repositories.len()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints what one repository's pass did, a line per event, above the progress bar.
+fn print_report(name: &str, report: &RepoReport, bar: Option<&indicatif::ProgressBar>) {
+    let print = |line: String| match bar {
+        Some(b) => b.println(line),
+        None => println!("{line}"),
+    };
+    if let Some(e) = &report.fetch_error {
+        print(format!("{name}: fetch failed: {e}"));
+    }
+    for (package, version, tag) in &report.new_versions {
+        print(format!("{name}: new {package} {version} (tag {tag})"));
+    }
+    for p in &report.rejected {
+        print(format!(
+            "{name}: rejected tag {} of {}: {}",
+            p.tag, p.package, p.reason
+        ));
+    }
+    for w in &report.warnings {
+        print(format!("{name}: warning: {w}"));
+    }
 }
